@@ -1,0 +1,199 @@
+/**
+ * Zero-allocation walkers over netlink datagrams.
+ *
+ * A datagram holds one or more messages (struct nlmsghdr, 16 bytes, host byte order,
+ * each padded to 4 bytes); a message payload holds a fixed family header followed by
+ * attributes (struct nlattr, 4 bytes + payload, padded to 4). Both walkers are cursors:
+ * `next()` moves to the next element and exposes its fields as properties, so parsing
+ * a reply creates no object per message or attribute. Create the walkers once and
+ * `reset()` them per datagram.
+ *
+ * Malformed input (a length field pointing outside the buffer, or shorter than a
+ * header) stops the walk: `next()` returns false and `problem` names what was wrong.
+ */
+import { endianness } from 'node:os';
+import { NLA_HDRLEN, NLA_F_NESTED, NLA_TYPE_MASK, NLMSG_HDRLEN } from './constants.ts';
+
+/** Netlink headers and most rtnetlink payloads are in the host's byte order. */
+const HOST_LE = endianness() === 'LE';
+const TWO_POW_32 = 4294967296;
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+export function readU16(buf: Buffer, offset: number): number {
+  return HOST_LE ? buf.readUInt16LE(offset) : buf.readUInt16BE(offset);
+}
+
+export function readU32(buf: Buffer, offset: number): number {
+  return HOST_LE ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
+}
+
+export function readS32(buf: Buffer, offset: number): number {
+  return HOST_LE ? buf.readInt32LE(offset) : buf.readInt32BE(offset);
+}
+
+/**
+ * A u64 in host order as a number. Exact up to 2^53 (about 9 PB of byte counters); the
+ * two halves are read separately because attribute payloads are only 4-byte aligned.
+ */
+export function readU64(buf: Buffer, offset: number): number {
+  if (HOST_LE) return buf.readUInt32LE(offset + 4) * TWO_POW_32 + buf.readUInt32LE(offset);
+  return buf.readUInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4);
+}
+
+export function writeU16(buf: Buffer, value: number, offset: number): void {
+  if (HOST_LE) buf.writeUInt16LE(value, offset);
+  else buf.writeUInt16BE(value, offset);
+}
+
+export function writeU32(buf: Buffer, value: number, offset: number): void {
+  if (HOST_LE) buf.writeUInt32LE(value >>> 0, offset);
+  else buf.writeUInt32BE(value >>> 0, offset);
+}
+
+/** Walks the messages of one datagram. */
+export class MessageCursor {
+  buf: Buffer = Buffer.alloc(0);
+  /** Offset of the current message's header. */
+  offset = 0;
+  /** Total length of the current message (nlmsg_len), header included. */
+  length = 0;
+  type = 0;
+  flags = 0;
+  seq = 0;
+  portId = 0;
+  /** Why the walk stopped early, or null when it reached the end cleanly. */
+  problem: string | null = null;
+  private next_ = 0;
+  private end = 0;
+
+  reset(buf: Buffer, length: number = buf.length): this {
+    this.buf = buf;
+    this.end = Math.min(length, buf.length);
+    this.next_ = 0;
+    this.offset = 0;
+    this.length = 0;
+    this.problem = null;
+    return this;
+  }
+
+  /** Offset where the payload (after nlmsghdr) starts. */
+  get payloadOffset(): number {
+    return this.offset + NLMSG_HDRLEN;
+  }
+
+  /** End of the current message's payload. */
+  get payloadEnd(): number {
+    return this.offset + this.length;
+  }
+
+  next(): boolean {
+    const at = this.next_;
+    if (at >= this.end) return false;
+    if (this.end - at < NLMSG_HDRLEN) {
+      this.problem = 'truncated message header';
+      return false;
+    }
+    const len = readU32(this.buf, at);
+    if (len < NLMSG_HDRLEN) {
+      this.problem = 'message length shorter than its header';
+      return false;
+    }
+    if (len > this.end - at) {
+      this.problem = 'message length runs past the datagram';
+      return false;
+    }
+    this.offset = at;
+    this.length = len;
+    this.type = readU16(this.buf, at + 4);
+    this.flags = readU16(this.buf, at + 6);
+    this.seq = readU32(this.buf, at + 8);
+    this.portId = readU32(this.buf, at + 12);
+    this.next_ = at + align4(len);
+    return true;
+  }
+}
+
+/** Walks a run of attributes, e.g. a message payload after its family header, or a nest. */
+export class AttrCursor {
+  buf: Buffer = Buffer.alloc(0);
+  /** Attribute type with the NESTED and NET_BYTEORDER flag bits masked off. */
+  type = 0;
+  nested = false;
+  /** Offset and length of the current attribute's payload. */
+  offset = 0;
+  length = 0;
+  problem: string | null = null;
+  private next_ = 0;
+  private end = 0;
+
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf;
+    this.next_ = start;
+    this.end = Math.min(end, buf.length);
+    this.problem = null;
+    this.type = 0;
+    this.offset = 0;
+    this.length = 0;
+    return this;
+  }
+
+  /** Positions `inner` on the payload of the current (nested) attribute. */
+  enter(inner: AttrCursor): AttrCursor {
+    return inner.reset(this.buf, this.offset, this.offset + this.length);
+  }
+
+  next(): boolean {
+    const at = this.next_;
+    if (at >= this.end) return false;
+    if (this.end - at < NLA_HDRLEN) {
+      this.problem = 'truncated attribute header';
+      return false;
+    }
+    const len = readU16(this.buf, at);
+    if (len < NLA_HDRLEN) {
+      this.problem = 'attribute length shorter than its header';
+      return false;
+    }
+    if (len > this.end - at) {
+      this.problem = 'attribute length runs past its container';
+      return false;
+    }
+    const rawType = readU16(this.buf, at + 2);
+    this.type = rawType & NLA_TYPE_MASK;
+    this.nested = (rawType & NLA_F_NESTED) !== 0;
+    this.offset = at + NLA_HDRLEN;
+    this.length = len - NLA_HDRLEN;
+    this.next_ = at + align4(len);
+    return true;
+  }
+
+  u8(): number {
+    return this.length >= 1 ? this.buf[this.offset]! : NaN;
+  }
+
+  u32(): number {
+    return this.length >= 4 ? readU32(this.buf, this.offset) : NaN;
+  }
+
+  /** Netfilter attributes are big-endian even without NLA_F_NET_BYTEORDER (ti-mo/netfilter). */
+  u32be(): number {
+    return this.length >= 4 ? this.buf.readUInt32BE(this.offset) : NaN;
+  }
+
+  /** NUL-terminated string payload. Allocates: use only off the hot path (inventory). */
+  string(): string {
+    let end = this.offset + this.length;
+    while (end > this.offset && this.buf[end - 1] === 0) end--;
+    return this.buf.toString('utf8', this.offset, end);
+  }
+}
+
+/**
+ * The errno of an NLMSG_ERROR message (0 = ACK), given the message cursor on it.
+ * The payload is `int error` (negative errno) followed by the offending request header.
+ */
+export function nlmsgErrno(msg: MessageCursor): number {
+  if (msg.length < NLMSG_HDRLEN + 4) return NaN;
+  return -readS32(msg.buf, msg.payloadOffset);
+}

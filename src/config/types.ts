@@ -1,0 +1,86 @@
+/**
+ * The agent's configuration as the core sees it after defaults, the board profile, the
+ * config file and LANWATCH_* environment variables are merged (in that order, later wins).
+ * Keys are camelCase; the JSON schema in schema.ts is the single source of validation.
+ */
+
+export interface NatTableAlarmLevels {
+  enabled: boolean;
+  /** Usage in percent of nf_conntrack_max. Warning raises above warnPct, clears below warnClearPct. */
+  warnPct: number;
+  warnClearPct: number;
+  critPct: number;
+  critClearPct: number;
+}
+
+export interface AlarmsConfig {
+  natTable: NatTableAlarmLevels;
+}
+
+export interface InterfacesConfig {
+  /** WAN interface name; null = from the board profile (default route). */
+  wan: string | null;
+  /** LAN ports; empty = from the board profile. */
+  lan: string[];
+  /** The LAN bridge; null = from the board profile. */
+  bridge: string | null;
+}
+
+export interface MqttConfig {
+  url: string;
+  username: string | null;
+  password: string | null;
+  /** A file whose first line is the password; keeps secrets out of the config file. */
+  passwordFile: string | null;
+  /** Paths to PEM files for TLS. */
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+  discoveryPrefix: string;
+  baseTopic: string;
+  /** null = a stable id derived from the primary MAC. */
+  nodeId: string | null;
+  stateIntervalMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+/** auto = human-readable on a terminal, JSON otherwise (systemd journal, procd). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface LogConfig {
+  level: LogLevel;
+  format: LogFormat;
+}
+
+export interface Config {
+  /** Tick period of the sampler. 100 ms (10 Hz) to 60 s. */
+  sampleIntervalMs: number;
+  /** Unix socket of `agent status`; null = /run/lanwatch/status.sock as root, else a per-user runtime dir. */
+  statusSocket: string | null;
+  /** "auto" or a board profile id (see board/profiles.ts). */
+  board: string;
+  interfaces: InterfacesConfig;
+  mqtt: MqttConfig;
+  alarms: AlarmsConfig;
+  log: LogConfig;
+}
+
+/** A partial value at any depth; arrays are replaced whole, never merged. */
+export type DeepPartial<T> = T extends readonly (infer E)[]
+  ? E[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** What a file, the environment or a board profile may set. */
+export type ConfigLayer = DeepPartial<Config>;
+
+/** One problem found in a config source, with the path of the offending value. */
+export interface ConfigProblem {
+  /** Where the value came from: a file path or "environment". */
+  source: string;
+  /** Dotted path of the key ("mqtt.url"), or the variable name for the environment. */
+  path: string;
+  /** What is wrong and what was expected, for a person. */
+  message: string;
+}
