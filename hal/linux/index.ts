@@ -1,0 +1,107 @@
+/**
+ * Picks the best backend for each source on this machine, probing the kernel once at
+ * start. What can't be used degrades one source, with the reason kept in its status:
+ * - netlink addon not loadable (musl without a build): sysfs inventory, /proc/net/dev
+ *   counters, procfs conntrack;
+ * - ctnetlink refused (no CAP_NET_ADMIN) or missing: procfs conntrack;
+ * - nf_conntrack not loaded at all: conntrack off ("none"), the rest unaffected.
+ * RTM_GETLINK and RTM_GETSTATS need no privileges, so links always use netlink when the
+ * addon loads.
+ */
+import type { ConntrackSample, ConntrackStatsSource, Hal, LinkInventory, LinkStatsSource, ReadDone, SourceStatus } from '../index.ts';
+import { emptyConntrackSample } from '../index.ts';
+import { loadNetlinkBinding, openRawNetlink } from '../netlink/rawSocket.ts';
+import type { NetlinkTransportFactory } from '../netlink/transport.ts';
+import { ProcfsConntrackStats } from '../procfs/conntrackStats.ts';
+import { SysfsInventory } from '../procfs/inventory.ts';
+import { ProcNetDevLinkStats } from '../procfs/linkStats.ts';
+import { NetlinkConntrackStats } from './conntrackStats.ts';
+import { KernelSourceError } from './errors.ts';
+import { NetlinkInventory, type InventoryLogger } from './inventory.ts';
+import { NetlinkLinkStats } from './linkStats.ts';
+
+export interface LinuxHalOptions {
+  log: InventoryLogger;
+  /** Root of /proc and /sys, for fixture trees in tests. */
+  root?: string;
+  /** Injected transport (tests); default the real netlink socket. */
+  transport?: NetlinkTransportFactory;
+  /** How long the conntrack probe waits for the kernel. */
+  probeTimeoutMs?: number;
+}
+
+/** Conntrack when nf_conntrack is not loaded: every read reports "unknown". */
+class NoConntrack implements ConntrackStatsSource {
+  constructor(readonly status: SourceStatus) {}
+  read(out: ConntrackSample, done: ReadDone): void {
+    Object.assign(out, emptyConntrackSample());
+    done(null);
+  }
+  close(): void {}
+}
+
+function probe(source: ConntrackStatsSource, timeoutMs: number): Promise<Error | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(new KernelSourceError('no answer from ctnetlink', 'ETIMEDOUT')), timeoutMs);
+    source.read(emptyConntrackSample(), (error) => {
+      clearTimeout(timer);
+      resolve(error);
+    });
+  });
+}
+
+async function pickConntrack(root: string, transport: NetlinkTransportFactory | null, timeoutMs: number): Promise<ConntrackStatsSource> {
+  let reason = 'netlink addon not loaded';
+  if (transport) {
+    try {
+      const netlink = new NetlinkConntrackStats(transport);
+      const error = await probe(netlink, timeoutMs);
+      if (!error) return netlink;
+      netlink.close();
+      const code = error instanceof KernelSourceError ? error.code : '';
+      reason =
+        code === 'EPERM' ? 'ctnetlink needs CAP_NET_ADMIN'
+          : code === 'EOPNOTSUPP' || code === 'ENOENT' ? 'ctnetlink not available (nf_conntrack_netlink missing)'
+            : `ctnetlink failed: ${error.message}`;
+    } catch (error) {
+      reason = `ctnetlink socket failed: ${(error as Error).message}`;
+    }
+  }
+  const procfs = new ProcfsConntrackStats(root, reason);
+  if (procfs.available()) return procfs;
+  procfs.close();
+  return new NoConntrack({ backend: 'none', detail: 'nf_conntrack not loaded (no /proc/sys/net/netfilter/nf_conntrack_count)' });
+}
+
+export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
+  const root = options.root ?? '/';
+  let transport: NetlinkTransportFactory | null = options.transport ?? null;
+  let noNetlinkReason = '';
+  if (!transport) {
+    const loaded = loadNetlinkBinding();
+    if (loaded.ok) transport = openRawNetlink;
+    else noNetlinkReason = loaded.reason;
+  }
+
+  let inventory: LinkInventory;
+  let linkStats: LinkStatsSource;
+  if (transport) {
+    inventory = new NetlinkInventory(transport, options.log);
+    linkStats = new NetlinkLinkStats(transport);
+  } else {
+    inventory = new SysfsInventory(root, noNetlinkReason);
+    linkStats = new ProcNetDevLinkStats(root, noNetlinkReason);
+  }
+  const conntrack = await pickConntrack(root, transport, options.probeTimeoutMs ?? 1000);
+
+  return {
+    inventory,
+    linkStats,
+    conntrack,
+    close() {
+      inventory.close();
+      linkStats.close();
+      conntrack.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Builds the status snapshot from the sampler's latest tick. Runs on request (a person
+ * typing `agent status`), never per tick, so allocating here is fine.
+ */
+import type { Hal } from '../../hal/index.ts';
+import {
+  CT_DROP_PS,
+  CT_EARLY_DROP_PS,
+  CT_INSERT_FAILED_PS,
+  CT_INSERT_PS,
+} from '../sampler/conntrackHistory.ts';
+import {
+  IF_DROPS_PS,
+  IF_ERRORS_PS,
+  IF_MULTICAST_PPS,
+  IF_RX_BPS,
+  IF_RX_PPS,
+  IF_TX_BPS,
+  IF_TX_PPS,
+} from '../sampler/linkTable.ts';
+import type { Sampler } from '../sampler/sampler.ts';
+import type { AgentStatus, InterfaceRole, InterfaceStatus, StatusSnapshot } from './types.ts';
+
+export interface SnapshotContext {
+  sampler: Sampler;
+  hal: Hal;
+  agent: Omit<AgentStatus, 'uptimeS' | 'backends' | 'health' | 'ticks' | 'overruns' | 'stalls' | 'lastTickMs'>;
+  /** Monotonic ms at start. */
+  startedAtMono: number;
+  roles: { wan: string | null; lan: readonly string[]; bridge: string | null };
+}
+
+/** NaN and ±Infinity become null; everything else is rounded for people, not floats. */
+function known(value: number, decimals = 1): number | null {
+  if (!Number.isFinite(value)) return null;
+  const scale = 10 ** decimals;
+  return Math.round(value * scale) / scale;
+}
+
+function roleOf(name: string, roles: SnapshotContext['roles']): InterfaceRole {
+  if (name === roles.wan) return 'wan';
+  if (name === roles.bridge) return 'bridge';
+  if (roles.lan.includes(name)) return 'lan';
+  return null;
+}
+
+export function buildSnapshot(context: SnapshotContext, nowMono = performance.now()): StatusSnapshot {
+  const { sampler, hal } = context;
+  const latest = sampler.clock.indexAt(0);
+  const ct = sampler.conntrackLatest;
+  const ctHistory = sampler.conntrack.history;
+  const interfaces: InterfaceStatus[] = [];
+  for (const row of sampler.links.rows()) {
+    if (!row.present || !row.info) continue;
+    const info = row.info;
+    const history = row.history;
+    interfaces.push({
+      name: row.name,
+      index: row.index,
+      kind: info.kind,
+      role: roleOf(row.name, context.roles),
+      master: info.masterIndex ? (hal.inventory.links.get(info.masterIndex)?.name ?? null) : null,
+      operState: info.operState,
+      mtu: info.mtu,
+      mac: info.mac,
+      rxPps: known(history.get(IF_RX_PPS, latest)),
+      txPps: known(history.get(IF_TX_PPS, latest)),
+      rxBps: known(history.get(IF_RX_BPS, latest), 0),
+      txBps: known(history.get(IF_TX_BPS, latest), 0),
+      multicastPps: known(history.get(IF_MULTICAST_PPS, latest)),
+      errorsPerS: known(history.get(IF_ERRORS_PS, latest)),
+      dropsPerS: known(history.get(IF_DROPS_PS, latest)),
+    });
+  }
+  const health = (h: Sampler['linkHealth']) => ({ ok: h.ok, lastError: h.lastError, failures: h.failures });
+  return {
+    agent: {
+      ...context.agent,
+      uptimeS: Math.floor((nowMono - context.startedAtMono) / 1000),
+      backends: {
+        inventory: hal.inventory.status,
+        links: hal.linkStats.status,
+        conntrack: hal.conntrack.status,
+      },
+      health: { links: health(sampler.linkHealth), conntrack: health(sampler.conntrackHealth) },
+      ticks: sampler.ticks,
+      overruns: sampler.overruns,
+      stalls: sampler.stalls,
+      lastTickMs: known(sampler.lastTickMs, 3),
+    },
+    conntrack: {
+      count: known(ct.count, 0),
+      max: known(ct.max, 0),
+      pct: ct.max > 0 ? known((ct.count / ct.max) * 100, 1) : null,
+      found: known(ct.found, 0),
+      invalid: known(ct.invalid, 0),
+      insert: known(ct.insert, 0),
+      insertFailed: known(ct.insertFailed, 0),
+      drop: known(ct.drop, 0),
+      earlyDrop: known(ct.earlyDrop, 0),
+      error: known(ct.error, 0),
+      searchRestart: known(ct.searchRestart, 0),
+      insertPerS: known(ctHistory.get(CT_INSERT_PS, latest)),
+      dropPerS: known(ctHistory.get(CT_DROP_PS, latest)),
+      earlyDropPerS: known(ctHistory.get(CT_EARLY_DROP_PS, latest)),
+      insertFailedPerS: known(ctHistory.get(CT_INSERT_FAILED_PS, latest)),
+    },
+    interfaces,
+    alarms: [],
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * `agent status --json`: the contract users' scripts rely on. Fields are only ever added,
+ * never renamed. Rates are per second; `rxBps`/`txBps` are BYTES per second. A value the
+ * agent does not know (first tick, source unavailable) is null.
+ */
+import type { SourceStatus } from '../../hal/index.ts';
+
+export interface BackendsStatus {
+  inventory: SourceStatus;
+  links: SourceStatus;
+  conntrack: SourceStatus;
+}
+
+export interface SourceHealthStatus {
+  ok: boolean;
+  lastError: string | null;
+  failures: number;
+}
+
+export interface AgentStatus {
+  version: string;
+  pid: number;
+  uptimeS: number;
+  /** ISO time the agent started. */
+  startedAt: string;
+  board: {
+    /** Profile id: pi-router, pi-bridge, openwrt-dsa, generic. */
+    id: string;
+    name: string;
+    role: string;
+    /** What the hardware calls itself (device-tree model, OpenWrt board_name), if known. */
+    model: string | null;
+    /** How the interfaces were assigned, one short line per decision. */
+    reasons: string[];
+  };
+  backends: BackendsStatus;
+  health: { links: SourceHealthStatus; conntrack: SourceHealthStatus };
+  demo: boolean;
+  configFile: string | null;
+  sampleIntervalMs: number;
+  ticks: number;
+  overruns: number;
+  stalls: number;
+  lastTickMs: number | null;
+}
+
+export interface ConntrackStatus {
+  count: number | null;
+  max: number | null;
+  pct: number | null;
+  /** Per-CPU counters of the kernel, summed; cumulative since boot. */
+  found: number | null;
+  invalid: number | null;
+  insert: number | null;
+  insertFailed: number | null;
+  drop: number | null;
+  earlyDrop: number | null;
+  error: number | null;
+  searchRestart: number | null;
+  /** Per-second rates over the last tick. */
+  insertPerS: number | null;
+  dropPerS: number | null;
+  earlyDropPerS: number | null;
+  insertFailedPerS: number | null;
+}
+
+export type InterfaceRole = 'wan' | 'lan' | 'bridge' | null;
+
+export interface InterfaceStatus {
+  name: string;
+  index: number;
+  kind: string;
+  role: InterfaceRole;
+  /** Bridge this port belongs to, if any. */
+  master: string | null;
+  operState: string;
+  mtu: number;
+  mac: string | null;
+  rxPps: number | null;
+  txPps: number | null;
+  rxBps: number | null;
+  txBps: number | null;
+  multicastPps: number | null;
+  errorsPerS: number | null;
+  dropsPerS: number | null;
+}
+
+export interface AlarmStatus {
+  name: string;
+  active: boolean;
+  severity: 'warning' | 'critical' | null;
+  since: string | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface StatusSnapshot {
+  agent: AgentStatus;
+  conntrack: ConntrackStatus;
+  interfaces: InterfaceStatus[];
+  alarms: AlarmStatus[];
+}
