@@ -104,13 +104,15 @@ export interface LinkStatsSource {
  * Conntrack counters, mutated in place by a read. NaN means "not available from this
  * backend" (for instance the per-CPU statistics when /proc/net/stat/nf_conntrack is
  * compiled out). The per-CPU counters are the kernel's 32-bit per-CPU values summed.
+ *
+ * There is no `insert`/`new` counter: current kernels leave both at 0 (seen on 6.18 with
+ * entries being created), so a new-connection rate must come from conntrack events.
  */
 export interface ConntrackSample {
   count: number;
   max: number;
   found: number;
   invalid: number;
-  insert: number;
   insertFailed: number;
   drop: number;
   earlyDrop: number;
@@ -121,7 +123,6 @@ export interface ConntrackSample {
 export const CONNTRACK_CPU_FIELDS = [
   'found',
   'invalid',
-  'insert',
   'insertFailed',
   'drop',
   'earlyDrop',
@@ -150,7 +151,6 @@ export function emptyConntrackSample(): ConntrackSample {
     max: NaN,
     found: NaN,
     invalid: NaN,
-    insert: NaN,
     insertFailed: NaN,
     drop: NaN,
     earlyDrop: NaN,

@@ -101,7 +101,7 @@ export class FakeLinkStats implements LinkStatsSource {
 export class FakeConntrackStats implements ConntrackStatsSource {
   status: SourceStatus = { backend: 'fake', detail: 'scripted conntrack table' };
   readonly sample: ConntrackSample = {
-    count: 0, max: 65536, found: 0, invalid: 0, insert: 0, insertFailed: 0,
+    count: 0, max: 65536, found: 0, invalid: 0, insertFailed: 0,
     drop: 0, earlyDrop: 0, error: 0, searchRestart: 0,
   };
   failNext: Error | null = null;

@@ -21,7 +21,6 @@ import {
   CTA_STATS_FOUND,
   CTA_STATS_GLOBAL_ENTRIES,
   CTA_STATS_GLOBAL_MAX_ENTRIES,
-  CTA_STATS_INSERT,
   CTA_STATS_INSERT_FAILED,
   CTA_STATS_INVALID,
   CTA_STATS_SEARCH_RESTART,
@@ -90,7 +89,6 @@ export class NetlinkConntrackStats implements ConntrackStatsSource {
     out.max = NaN;
     out.found = 0;
     out.invalid = 0;
-    out.insert = 0;
     out.insertFailed = 0;
     out.drop = 0;
     out.earlyDrop = 0;
@@ -154,7 +152,6 @@ export class NetlinkConntrackStats implements ConntrackStatsSource {
       switch (attr.type) {
         case CTA_STATS_FOUND: out.found += attr.u32be(); break;
         case CTA_STATS_INVALID: out.invalid += attr.u32be(); break;
-        case CTA_STATS_INSERT: out.insert += attr.u32be(); break;
         case CTA_STATS_INSERT_FAILED: out.insertFailed += attr.u32be(); break;
         case CTA_STATS_DROP: out.drop += attr.u32be(); break;
         case CTA_STATS_EARLY_DROP: out.earlyDrop += attr.u32be(); break;

@@ -88,7 +88,6 @@ export const CTA_STATS_GLOBAL_MAX_ENTRIES = 2;
 // enum ctattr_stats_cpu (SEARCHED, NEW, IGNORE, DELETE, DELETE_LIST: "no longer used" since 4.9)
 export const CTA_STATS_FOUND = 2;
 export const CTA_STATS_INVALID = 4;
-export const CTA_STATS_INSERT = 8;
 export const CTA_STATS_INSERT_FAILED = 9;
 export const CTA_STATS_DROP = 10;
 export const CTA_STATS_EARLY_DROP = 11;

@@ -20,7 +20,6 @@ type CpuField = (typeof CONNTRACK_CPU_FIELDS)[number];
 const HEADER_TO_FIELD: Record<string, CpuField> = {
   found: 'found',
   invalid: 'invalid',
-  insert: 'insert',
   insert_failed: 'insertFailed',
   drop: 'drop',
   early_drop: 'earlyDrop',

@@ -79,7 +79,10 @@ export type ConfigLayer = DeepPartial<Config>;
 export interface ConfigProblem {
   /** Where the value came from: a file path or "environment". */
   source: string;
-  /** Dotted path of the key ("mqtt.url"), or the variable name for the environment. */
+  /**
+   * Dotted path of the key ("mqtt.url", "interfaces.lan[1]"), or the variable name for the
+   * environment; "" when the problem is the source as a whole (unreadable, not JSON, missing).
+   */
   path: string;
   /** What is wrong and what was expected, for a person. */
   message: string;

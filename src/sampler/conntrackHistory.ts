@@ -10,14 +10,12 @@ export const CT_COUNT = 0;
 export const CT_MAX = 1;
 /** count / max in percent. */
 export const CT_PCT = 2;
-/** Entries inserted per second: new connections confirmed. */
-export const CT_INSERT_PS = 3;
-export const CT_DROP_PS = 4;
-export const CT_EARLY_DROP_PS = 5;
-export const CT_INSERT_FAILED_PS = 6;
-export const CT_INVALID_PS = 7;
-export const CT_SEARCH_RESTART_PS = 8;
-export const CT_SERIES = 9;
+export const CT_DROP_PS = 3;
+export const CT_EARLY_DROP_PS = 4;
+export const CT_INSERT_FAILED_PS = 5;
+export const CT_INVALID_PS = 6;
+export const CT_SEARCH_RESTART_PS = 7;
+export const CT_SERIES = 8;
 
 export class ConntrackHistory {
   readonly history: SeriesBlock;
@@ -42,7 +40,6 @@ export class ConntrackHistory {
     history.set(CT_PCT, at, sample.max > 0 ? (sample.count / sample.max) * 100 : NaN);
     const rates = this.hasPrevious && seconds > 0;
     const previous = this.previous;
-    history.set(CT_INSERT_PS, at, rates ? counterDelta(previous.insert, sample.insert) / seconds : NaN);
     history.set(CT_DROP_PS, at, rates ? counterDelta(previous.drop, sample.drop) / seconds : NaN);
     history.set(CT_EARLY_DROP_PS, at, rates ? counterDelta(previous.earlyDrop, sample.earlyDrop) / seconds : NaN);
     history.set(CT_INSERT_FAILED_PS, at, rates ? counterDelta(previous.insertFailed, sample.insertFailed) / seconds : NaN);

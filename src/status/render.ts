@@ -89,13 +89,11 @@ export function renderStatus(snapshot: StatusSnapshot): string {
     lines.push(`conntrack  unavailable — ${agent.backends.conntrack.detail}`);
   } else {
     const pct = conntrack.pct === null ? '' : ` (${conntrack.pct.toFixed(1)} %)`;
-    const rates =
-      conntrack.insertPerS === null ? '' : ` · new ${formatCount(conntrack.insertPerS)}/s`;
     const drops =
       conntrack.drop === null
         ? ''
         : ` · drop ${conntrack.drop} · early_drop ${conntrack.earlyDrop} · insert_failed ${conntrack.insertFailed}`;
-    lines.push(`conntrack  ${conntrack.count.toLocaleString('en')} / ${conntrack.max?.toLocaleString('en') ?? DASH}${pct}${rates}${drops}`);
+    lines.push(`conntrack  ${conntrack.count.toLocaleString('en')} / ${conntrack.max?.toLocaleString('en') ?? DASH}${pct}${drops}`);
   }
   lines.push('');
   const shown = snapshot.interfaces.filter((link) => link.kind !== 'loopback');

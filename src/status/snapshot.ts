@@ -7,7 +7,6 @@ import {
   CT_DROP_PS,
   CT_EARLY_DROP_PS,
   CT_INSERT_FAILED_PS,
-  CT_INSERT_PS,
 } from '../sampler/conntrackHistory.ts';
 import {
   IF_DROPS_PS,
@@ -94,13 +93,11 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       pct: ct.max > 0 ? known((ct.count / ct.max) * 100, 1) : null,
       found: known(ct.found, 0),
       invalid: known(ct.invalid, 0),
-      insert: known(ct.insert, 0),
       insertFailed: known(ct.insertFailed, 0),
       drop: known(ct.drop, 0),
       earlyDrop: known(ct.earlyDrop, 0),
       error: known(ct.error, 0),
       searchRestart: known(ct.searchRestart, 0),
-      insertPerS: known(ctHistory.get(CT_INSERT_PS, latest)),
       dropPerS: known(ctHistory.get(CT_DROP_PS, latest)),
       earlyDropPerS: known(ctHistory.get(CT_EARLY_DROP_PS, latest)),
       insertFailedPerS: known(ctHistory.get(CT_INSERT_FAILED_PS, latest)),

@@ -51,14 +51,12 @@ export interface ConntrackStatus {
   /** Per-CPU counters of the kernel, summed; cumulative since boot. */
   found: number | null;
   invalid: number | null;
-  insert: number | null;
   insertFailed: number | null;
   drop: number | null;
   earlyDrop: number | null;
   error: number | null;
   searchRestart: number | null;
   /** Per-second rates over the last tick. */
-  insertPerS: number | null;
   dropPerS: number | null;
   earlyDropPerS: number | null;
   insertFailedPerS: number | null;

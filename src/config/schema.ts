@@ -1,0 +1,194 @@
+/**
+ * The JSON schema of /etc/lanwatch/config.json: the single source of keys, types, limits,
+ * defaults, environment variable names (see env.ts) and the wording of problems.
+ */
+import { defaultsOf, objectSchema } from './nodes.ts';
+import type {
+  AlarmsConfig,
+  Config,
+  InterfacesConfig,
+  LogConfig,
+  MqttConfig,
+  NatTableAlarmLevels,
+} from './types.ts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/lanwatch/config.json';
+
+const ABSOLUTE_FILE = { pattern: '^/', expected: 'an absolute path to a file, or null' } as const;
+
+// Linux dev_valid_name(): 1..15 bytes (IFNAMSIZ - 1), not "." or "..", no "/", ":" or whitespace.
+const INTERFACE_NAME = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 15,
+  pattern: '^(?!\\.\\.?$)[^/:\\s]+$',
+  expected: 'an interface name',
+} as const;
+
+// Home Assistant accepts only these characters in discovery topic segments and node ids.
+const TOPIC = {
+  pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$',
+  expected: 'an MQTT topic like lanwatch or home/lanwatch (letters, digits, _ and -, levels split by /)',
+} as const;
+
+const PERCENT = { type: 'number', minimum: 0, maximum: 100, expected: 'a percentage from 0 to 100' } as const;
+
+const natTable = objectSchema<NatTableAlarmLevels>(
+  'Conntrack (NAT) table usage in percent of nf_conntrack_max. Each level raises above its ' +
+    'percentage and clears below its clear percentage, so it does not flap around the limit.',
+  {
+    enabled: { type: 'boolean', default: true, description: 'Raise NAT table alarms at all.', expected: 'true or false' },
+    warnPct: { ...PERCENT, default: 90, description: 'Warning above this usage.' },
+    warnClearPct: { ...PERCENT, default: 85, description: 'The warning clears below this usage; below warnPct.' },
+    critPct: { ...PERCENT, default: 95, description: 'Critical above this usage; at or above warnPct.' },
+    critClearPct: { ...PERCENT, default: 90, description: 'Critical clears below this usage; below critPct.' },
+  },
+);
+
+const alarms = objectSchema<AlarmsConfig>('Alarm levels, per alarm.', { natTable });
+
+const interfaces = objectSchema<InterfacesConfig>(
+  'Which interfaces to watch. Anything left unset comes from the board profile.',
+  {
+    wan: {
+      ...INTERFACE_NAME,
+      type: ['string', 'null'],
+      expected: 'an interface name, or null',
+      default: null,
+      description: 'WAN interface; null = from the board profile (the default route).',
+    },
+    lan: {
+      type: 'array',
+      items: INTERFACE_NAME,
+      default: [],
+      description: 'LAN ports; an empty list = from the board profile.',
+      expected: 'a list of interface names',
+    },
+    bridge: {
+      ...INTERFACE_NAME,
+      type: ['string', 'null'],
+      expected: 'an interface name, or null',
+      default: null,
+      description: 'The LAN bridge; null = from the board profile.',
+    },
+  },
+);
+
+const mqtt = objectSchema<MqttConfig>('The MQTT broker and the Home Assistant topics.', {
+  url: {
+    type: 'string',
+    format: 'mqtt-url',
+    default: 'mqtt://localhost:1883',
+    description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (websockets).',
+    expected: 'a string like mqtt://host:1883 or mqtts://host:8883',
+  },
+  username: {
+    type: ['string', 'null'],
+    minLength: 1,
+    default: null,
+    description: 'Broker user name; null = connect without one.',
+    expected: 'a user name, or null',
+  },
+  password: {
+    type: ['string', 'null'],
+    default: null,
+    description: 'Broker password. Prefer passwordFile, which keeps the secret out of this file.',
+    expected: 'a string, or null',
+  },
+  passwordFile: {
+    type: ['string', 'null'],
+    ...ABSOLUTE_FILE,
+    default: null,
+    description: 'A file whose first line is the broker password. Not together with password.',
+  },
+  ca: { type: ['string', 'null'], ...ABSOLUTE_FILE, default: null, description: 'PEM file of the CA that signed the broker certificate.' },
+  cert: { type: ['string', 'null'], ...ABSOLUTE_FILE, default: null, description: 'PEM client certificate; needs key.' },
+  key: { type: ['string', 'null'], ...ABSOLUTE_FILE, default: null, description: 'PEM private key of cert; needs cert.' },
+  discoveryPrefix: {
+    type: 'string',
+    ...TOPIC,
+    default: 'homeassistant',
+    description: 'Home Assistant discovery prefix (its MQTT integration setting).',
+  },
+  baseTopic: { type: 'string', ...TOPIC, default: 'lanwatch', description: 'Prefix of state, availability and command topics.' },
+  nodeId: {
+    type: ['string', 'null'],
+    pattern: '^[A-Za-z0-9_-]+$',
+    default: null,
+    description: 'Home Assistant node id; null = a stable id derived from the primary MAC address.',
+    expected: 'letters, digits, _ and - only, or null',
+  },
+  stateIntervalMs: {
+    type: 'integer',
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 10_000,
+    description: 'How often state is published, in milliseconds (1 s to 1 h).',
+    expected: 'a whole number of milliseconds',
+  },
+});
+
+const log = objectSchema<LogConfig>('Logging.', {
+  level: {
+    type: 'string',
+    enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+    default: 'info',
+    description: 'Least severe level that is logged.',
+  },
+  format: {
+    type: 'string',
+    enum: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    description: 'auto = human-readable on a terminal, JSON otherwise (journal, procd).',
+  },
+});
+
+export const CONFIG_SCHEMA = objectSchema<Config>(
+  `lanwatch agent configuration (${DEFAULT_CONFIG_PATH}). Every key is optional; ` +
+    'each can also be set with a LANWATCH_* environment variable.',
+  {
+    sampleIntervalMs: {
+      type: 'integer',
+      // 100 ms is the floor because loop detection must sustain 10 samples per second.
+      minimum: 100,
+      maximum: 60_000,
+      default: 1000,
+      description: 'Sampler tick period in milliseconds: 100 (10 Hz) to 60000.',
+      expected: 'a whole number of milliseconds',
+    },
+    statusSocket: {
+      type: ['string', 'null'],
+      pattern: '^/',
+      maxLength: 107, // sun_path is 108 bytes including the terminating NUL
+      default: null,
+      description: 'Unix socket of `agent status`; null = /run/lanwatch/status.sock as root, else a per-user runtime dir.',
+      expected: 'an absolute path of at most 107 characters, or null',
+    },
+    board: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      default: 'auto',
+      description: '"auto" (fingerprint the hardware) or a board profile id.',
+      expected: '"auto" or a board profile id',
+    },
+    interfaces,
+    mqtt,
+    alarms,
+    log,
+  },
+);
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Every key at its schema default. The cast is sound because `NodeFor<Config>` makes each leaf
+ * carry a `default` of its key's type and each object node list every key of its interface.
+ * Frozen so no caller can change the defaults of another; mergeConfig() copies.
+ */
+export const DEFAULT_CONFIG: Config = deepFreeze(defaultsOf(CONFIG_SCHEMA) as Config);
