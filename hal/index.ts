@@ -95,7 +95,11 @@ export type ReadDone = (error: Error | null) => void;
 /** Interface counters for all links, one kernel request per read. */
 export interface LinkStatsSource {
   readonly status: SourceStatus;
-  /** Writes every link's counters into `sink`, then calls `done` exactly once. */
+  /**
+   * Writes every link's counters into `sink`, then calls `done` exactly once (possibly
+   * before returning). A read started while another is pending supersedes it: the
+   * earlier `done` is called first, with an error whose `code` is 'ESUPERSEDED'.
+   */
   read(sink: LinkCounterSink, done: ReadDone): void;
   close(): void;
 }
@@ -132,7 +136,7 @@ export const CONNTRACK_CPU_FIELDS = [
 
 export interface ConntrackStatsSource {
   readonly status: SourceStatus;
-  /** Fills `out`, then calls `done` exactly once. */
+  /** Fills `out`, then calls `done` exactly once; superseding as for LinkStatsSource. */
   read(out: ConntrackSample, done: ReadDone): void;
   close(): void;
 }

@@ -4,12 +4,12 @@
  */
 import type { Server } from 'node:net';
 import { detectBoard, type BoardDetection } from '../board/detect.ts';
-import { resolveBoard, type BoardResolution } from '../board/resolve.ts';
+import { resolveBoard, UnknownBoardProfileError, type BoardResolution } from '../board/resolve.ts';
 import { DemoHal, DEMO_BOARD_MODEL } from '../hal/fake/demo.ts';
 import type { Hal } from '../hal/index.ts';
 import { createLinuxHal } from '../hal/linux/index.ts';
 import { defaultRouteInterfaces } from '../hal/procfs/routes.ts';
-import { checkConfig, formatProblems, mergeConfig, type Config } from './config.ts';
+import { checkConfig, DEFAULT_CONFIG, formatProblems, mergeConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { buildSnapshot, type SnapshotContext } from './status/snapshot.ts';
@@ -18,7 +18,8 @@ import { startStatusServer, StatusServerError } from './status/server.ts';
 import { VERSION } from './version.ts';
 
 export interface RunOptions {
-  configPath: string;
+  /** undefined = $LANWATCH_CONFIG or /etc/lanwatch/config.json. */
+  configPath: string | undefined;
   demo: boolean;
   env: NodeJS.ProcessEnv;
 }
@@ -64,15 +65,23 @@ export async function runAgent(options: RunOptions): Promise<number> {
   }
 
   const { detection, routes } = await detect(options.demo);
-  let board: BoardResolution = resolveBoard({
-    detection,
-    board: config.board,
-    links: [...hal.inventory.links.values()],
-    defaultRoutes: routes,
-    interfaces: config.interfaces,
-  });
+  let board: BoardResolution;
+  try {
+    board = resolveBoard({
+      detection,
+      board: config.board,
+      links: [...hal.inventory.links.values()],
+      defaultRoutes: routes,
+      interfaces: config.interfaces,
+    });
+  } catch (error) {
+    if (!(error instanceof UnknownBoardProfileError)) throw error;
+    hal.close();
+    process.stderr.write(formatProblems([{ source: checked.path, path: error.path, message: error.message }]));
+    return EXIT_CONFIG;
+  }
   // The profile's defaults sit between the built-in defaults and the user's settings.
-  config = mergeConfig(checked.layers.defaults, board.profile.defaults, checked.layers.file, checked.layers.env);
+  config = mergeConfig(DEFAULT_CONFIG, board.profile.defaults, checked.layers.file, checked.layers.env);
   log.info({ board: board.profile.id, model: detection.model }, `board: ${board.profile.name} (${board.profile.id})`);
   for (const reason of board.reasons) log.info(`board: ${reason}`);
 
@@ -114,7 +123,7 @@ export async function runAgent(options: RunOptions): Promise<number> {
         reasons: board.reasons,
       },
       demo: options.demo,
-      configFile: checked.found ? options.configPath : null,
+      configFile: checked.found ? checked.path : null,
       sampleIntervalMs: config.sampleIntervalMs,
     },
   };

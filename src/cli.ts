@@ -5,10 +5,9 @@
  * or bad configuration (nothing was started). Errors are one clear message, never a
  * stack trace, unless LANWATCH_LOG_LEVEL=debug.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runAgent } from './agent.ts';
-import { checkConfig, formatProblems, redactConfig } from './config.ts';
-import { defaultConfigPath } from './configPath.ts';
+import { checkConfig, formatProblems, redactConfig, resolveConfigPath } from './config.ts';
 import { clientSocketCandidates } from './status/socketPath.ts';
 import { DaemonUnreachable, findDaemon } from './status/client.ts';
 import { renderStatus } from './status/render.ts';
@@ -17,6 +16,8 @@ import { VERSION } from './version.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+const defaultConfigPath = (): string => resolveConfigPath(undefined, process.env).path;
 
 const USAGE = `lanwatch ${VERSION} — NAT table and broadcast-storm watch for home routers
 
@@ -32,7 +33,7 @@ case, e.g. LANWATCH_SAMPLE_INTERVAL_MS=500, LANWATCH_MQTT_URL=mqtt://broker:1883
 
 class UsageError extends Error {}
 
-function parse(args: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -47,7 +48,7 @@ async function statusCommand(args: string[]): Promise<number> {
   if (!configured) {
     // The daemon may have been told where to listen; a broken config must not stop us
     // from trying the default places, so problems are ignored here.
-    configured = checkConfig(defaultConfigPath(), process.env).config?.statusSocket ?? null;
+    configured = checkConfig(undefined, process.env).config?.statusSocket ?? null;
   }
   try {
     const { snapshot } = await findDaemon(clientSocketCandidates(configured));
@@ -67,8 +68,8 @@ function configCommand(args: string[]): number {
   if (sub !== 'check') throw new UsageError(`unknown config command ${JSON.stringify(sub ?? '')}; try: agent config check [FILE]`);
   const { positionals } = parse(rest, {});
   if (positionals.length > 1) throw new UsageError('agent config check takes at most one FILE');
-  const file = positionals[0] ?? defaultConfigPath();
-  const result = checkConfig(file, process.env);
+  const result = checkConfig(positionals[0], process.env);
+  const file = result.path;
   if (result.problems.length > 0) {
     process.stderr.write(formatProblems(result.problems));
     return EXIT_USAGE;
@@ -82,7 +83,7 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { config: { type: 'string' }, demo: { type: 'boolean' } });
   if (positionals.length) throw new UsageError(`agent run takes no arguments (got ${positionals.join(' ')})`);
   return runAgent({
-    configPath: typeof values.config === 'string' ? values.config : defaultConfigPath(),
+    configPath: typeof values.config === 'string' ? values.config : undefined,
     demo: values.demo === true,
     env: process.env,
   });

@@ -7,16 +7,25 @@ export function isSecretPath(path: readonly string[]): boolean {
   return path[path.length - 1] === 'password';
 }
 
-/** mqtt://user:secret@host → mqtt://user:(hidden)@host; anything unparsable loses its userinfo. */
+/**
+ * mqtt://user:secret@host → mqtt://user:(hidden)@host. A string with an "@" that is not a URL
+ * with a host ("user:secret@host", which URL() reads as scheme "user:") loses all before the "@".
+ */
 export function redactUrl(url: string): string {
   if (!url.includes('@')) return url;
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    return `${u.protocol}//${u.username}:${HIDDEN}@${u.host}${u.pathname}${u.search}${u.hash}`;
-  } catch {
-    return url.replace(/^([^:/?#]*:\/\/)?[^/?#]*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}${HIDDEN}@`);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url)?.[0];
+  if (scheme !== undefined) {
+    try {
+      const u = new URL(url);
+      if (u.host !== '') {
+        if (u.password === '') return url;
+        return `${u.protocol}//${u.username}:${HIDDEN}@${u.host}${u.pathname}${u.search}${u.hash}`;
+      }
+    } catch {
+      // fall through: unparsable, so treat everything before the last "@" as possibly secret
+    }
   }
+  return `${scheme ?? ''}${HIDDEN}@${url.slice(url.lastIndexOf('@') + 1)}`;
 }
 
 const MAX_SHOWN = 60;

@@ -105,6 +105,20 @@ describe('resolveBoard role rules', () => {
     expect(r.reasons[1]).toBe('wan = eth0: the on-board port, by convention (there is no default route)');
   });
 
+  it('Pi router on PPPoE with a LAN bridge: the unbridged port is the WAN', () => {
+    nextIndex = 1;
+    const br = link('br0', 'bridge');
+    const links = [br, link('eth0', 'ethernet', br), link('wlan0', 'ethernet', br), link('eth1', 'ethernet'), link('ppp0', 'ppp')];
+    const r = resolveBoard({ detection: PI4, board: 'auto', links, defaultRoutes: ['ppp0'], interfaces: NO_OVERRIDES });
+    expect(summary(r)).toEqual({ profile: 'pi-router', wan: 'eth1', lan: ['eth0', 'wlan0'], bridge: 'br0' });
+    expect(r.reasons).toEqual([
+      'profile pi-router: Raspberry Pi 4 Model B Rev 1.4 with 2 Ethernet ports (eth0, eth1)',
+      'wan = eth1: the only Ethernet port outside a bridge (the default route goes through ppp0, not a port)',
+      'bridge = br0: holds the Ethernet ports eth0',
+      'lan = eth0, wlan0: the ports of br0',
+    ]);
+  });
+
   it('Pi whose ports are bridged with no address at all is a bridge', () => {
     nextIndex = 1;
     const br = link('br0', 'bridge');

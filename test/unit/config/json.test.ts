@@ -26,7 +26,7 @@ describe('parseJson', () => {
     ['{"a": [1,\n 2,]}', 'Unexpected token ] at line 2 column 4 (JSON allows no comma before a closing bracket)'],
     ['{"a":', 'Unexpected end of file at line 1 column 6'],
     ['{"a": 1}}', 'Unexpected token } at line 1 column 9 (there is more after the end of the JSON value)'],
-    ['{\n"a": "open\n}', 'Line break or control character inside a string at line 2 column 12 (write it as \\n or \\t)'],
+    ['{\n"a": "open\n}', 'Line break or control character inside a string at line 2 column 11 (write it as \\n or \\t)'],
     ['{\n  "a": "open}', 'Unterminated string starting at line 2 column 8'],
   ])('%j → %s', (text, message) => {
     expect(errorOf(text)).toBe(message);
