@@ -97,7 +97,7 @@ function plural(n: number): string {
  *   1 problem in /etc/lanwatch/config.json; the agent will not start until it is fixed.
  */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
-  if (problems.length === 0) return 'No problems found.';
+  if (problems.length === 0) return 'No problems found.\n';
   const grouped = groupBySource(problems);
   const lines: string[] = [];
   const counts = new Map<string, number>();
@@ -113,7 +113,7 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
       : `${plural(grouped.length)} (${[...counts].map(([s, n]) => `${n} in ${describeSource(s)}`).join(', ')})`;
   const fixed = grouped.length === 1 ? 'it is fixed' : 'they are fixed';
   lines.push(`${where}; the agent will not start until ${fixed}.`);
-  return lines.join('\n');
+  return `${lines.join('\n')}\n`;
 }
 
 /** A copy safe to print (`agent config show`, logs): secrets become "(hidden)". */

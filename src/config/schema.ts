@@ -2,6 +2,7 @@
  * The JSON schema of /etc/lanwatch/config.json: the single source of keys, types, limits,
  * defaults, environment variable names (see env.ts) and the wording of problems.
  */
+import { PROFILE_IDS } from '../../board/profiles.ts';
 import { defaultsOf, objectSchema } from './nodes.ts';
 import type {
   AlarmsConfig,
@@ -166,10 +167,10 @@ export const CONFIG_SCHEMA = objectSchema<Config>(
     },
     board: {
       type: 'string',
-      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      enum: ['auto', ...PROFILE_IDS],
       default: 'auto',
       description: '"auto" (fingerprint the hardware) or a board profile id.',
-      expected: '"auto" or a board profile id',
+      expected: `"auto" or a board profile id (${PROFILE_IDS.join(', ')})`,
     },
     interfaces,
     mqtt,

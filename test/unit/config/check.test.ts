@@ -38,10 +38,10 @@ describe('checkConfig', () => {
   });
 
   it('honours LANWATCH_CONFIG as the file path', () => {
-    const file = writeJson(tempDir(), 'custom.json', { board: 'rpi4' });
+    const file = writeJson(tempDir(), 'custom.json', { board: 'pi-router' });
     const result = checkConfig(undefined, { LANWATCH_CONFIG: file });
     expect(result.path).toBe(file);
-    expect(result.config?.board).toBe('rpi4');
+    expect(result.config?.board).toBe('pi-router');
   });
 
   it('lets the environment override the file, which overrides the defaults', () => {
@@ -76,7 +76,7 @@ describe('checkConfig', () => {
     ).toEqual([
       'sampleIntervalMs: must be between 100 and 60000 (got 5)',
       'statusSocket: must be an absolute path of at most 107 characters (got "run/status.sock")',
-      'board: must be "auto" or a board profile id (got "")',
+      'board: must be one of auto, pi-router, pi-bridge, openwrt-dsa, generic (got "")',
       'interfaces.wan: must be an interface name, or null (got 7)',
       'interfaces.lan[1]: must be an interface name (got "")',
       'mqtt.url: must be a string like mqtt://host:1883 or mqtts://host:8883 (got 1883)',
@@ -190,9 +190,9 @@ describe('checkConfig', () => {
   });
 
   it('keeps the layers for merging in a board profile later', () => {
-    const file = writeJson(tempDir(), 'config.json', { board: 'rpi4' });
+    const file = writeJson(tempDir(), 'config.json', { board: 'pi-router' });
     expect(checkConfig(file, { LANWATCH_LOG_LEVEL: 'debug' }).layers).toEqual({
-      file: { board: 'rpi4' },
+      file: { board: 'pi-router' },
       env: { log: { level: 'debug' } },
     });
   });
@@ -213,6 +213,7 @@ describe('formatProblems', () => {
         'environment (LANWATCH_* variables):',
         '  LANWATCH_LOG_LEVEL: must be one of … (got "x")',
         '3 problems (2 in /etc/lanwatch/config.json, 1 in the environment); the agent will not start until they are fixed.',
+        '',
       ].join('\n'),
     );
   });
@@ -226,6 +227,7 @@ describe('formatProblems', () => {
         `${file}:`,
         '  config.json: not valid JSON: Unexpected token } at line 3 column 1 (JSON allows no comma before a closing bracket)',
         `1 problem in ${file}; the agent will not start until it is fixed.`,
+        '',
       ].join('\n'),
     );
   });
@@ -236,7 +238,7 @@ describe('formatProblems', () => {
       { source, path: 'a', message: 'x' },
       { source, path: 'b', message: 'y' },
     ]);
-    expect(text.split('\n').at(-1)).toBe(
+    expect(text.trimEnd().split('\n').at(-1)).toBe(
       '2 problems in /etc/lanwatch/config.json; the agent will not start until they are fixed.',
     );
   });

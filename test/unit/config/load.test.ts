@@ -38,9 +38,9 @@ describe('loadConfigFile', () => {
 
   it('reads files with other names and no extension', () => {
     const dir = tempDir();
-    expect(loadConfigFile(writeJson(dir, 'lanwatch.conf.json', { board: 'rpi4' })).layer).toEqual({ board: 'rpi4' });
-    expect(loadConfigFile(writeJson(dir, 'lanwatchrc', { board: 'x' })).layer).toEqual({ board: 'x' });
-    expect(loadConfigFile(writeJson(dir, 'odd.', { board: 'y' })).layer).toEqual({ board: 'y' });
+    expect(loadConfigFile(writeJson(dir, 'lanwatch.conf.json', { board: 'pi-router' })).layer).toEqual({ board: 'pi-router' });
+    expect(loadConfigFile(writeJson(dir, 'lanwatchrc', { board: 'generic' })).layer).toEqual({ board: 'generic' });
+    expect(loadConfigFile(writeJson(dir, 'odd.', { board: 'pi-bridge' })).layer).toEqual({ board: 'pi-bridge' });
   });
 
   it('reports a JSON syntax error with line and column, and no layer', () => {
@@ -95,9 +95,9 @@ describe('loadConfigFile', () => {
 
   it('keeps the valid keys of a file with problems', () => {
     const dir = tempDir();
-    const file = writeJson(dir, 'config.json', { sampleIntervalMs: 5, board: 'rpi4', mqtt: { url: 1883, baseTopic: 'x' } });
+    const file = writeJson(dir, 'config.json', { sampleIntervalMs: 5, board: 'pi-router', mqtt: { url: 1883, baseTopic: 'x' } });
     const result = loadConfigFile(file);
-    expect(result.layer).toEqual({ board: 'rpi4', mqtt: { baseTopic: 'x' } });
+    expect(result.layer).toEqual({ board: 'pi-router', mqtt: { baseTopic: 'x' } });
     expect(result.rejected).toEqual(['sampleIntervalMs', 'mqtt.url']);
   });
 });
