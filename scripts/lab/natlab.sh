@@ -83,6 +83,8 @@ up() {
   ip -n "$R" link set wan up
   ip -n "$W" addr add $WAN_IP/24 dev eth0
   ip -n "$W" link set eth0 up
+  # Default route upstream (the lab's own wan namespace, which routes nowhere else).
+  ip -n "$R" route add default via $WAN_IP dev wan
   # oifname (not oif) so the rule survives the wan veth being deleted and re-created.
   printf 'table ip lab_nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname "wan" masquerade\n }\n}\n' |
     ip netns exec "$R" nft -f -

@@ -4,7 +4,7 @@
 //        |  veth
 //   lw<id>-rtr:  lanK (port of br-lan 10.77.0.1/24)   wan 192.0.2.2/24, masquerade out of "wan"
 //        |  veth
-//   lw<id>-wan:  eth0 192.0.2.1/24 (the whole "internet"; no default route)
+//   lw<id>-wan:  eth0 192.0.2.1/24 (the whole "internet"; no default route); rtr routes default to it
 //
 // Interface names are fixed ("br-lan", "wan", "eth0") to look like the appliance;
 // they can't clash because each run's interfaces live only in that run's namespaces.
@@ -227,6 +227,9 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
       waitOperUp(rtr, ['br-lan', ...ports.map((p) => p.name)]),
       ...ports.map((p) => waitOperUp(p.peerNs, [p.peerIf])),
     ]);
+    // A router's default route points upstream; the board profile finds the WAN by it.
+    // Its gateway is the lab's own wan namespace, which has no route onward: nothing leaves.
+    await ipBatch(rtr, [`route add default via ${LAB_ADDRS.wan} dev wan`]);
     // The nat hook is what registers conntrack in rtr; without it nothing is tracked.
     await inNs(rtr, 'nft', ['-f', '-'], { input: NFT_RULES });
   } catch (err) {

@@ -1,0 +1,7 @@
+// Prints vitest's JSON results as one plain closing line for CI logs:
+// "tests: N passed, N failed, N skipped".
+import { readFileSync } from 'node:fs';
+
+const results = JSON.parse(readFileSync(process.argv[2] ?? 'test-results.json', 'utf8'));
+const skipped = results.numPendingTests + results.numTodoTests;
+console.log(`tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped`);
