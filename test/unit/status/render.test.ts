@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { formatBitrate, formatCount, formatDuration, renderStatus } from '../../../src/status/render.ts';
+import type { StatusSnapshot } from '../../../src/status/types.ts';
+
+const snapshot: StatusSnapshot = {
+  agent: {
+    version: '9.9.9', pid: 1, uptimeS: 7385, startedAt: '2026-01-01T00:00:00.000Z',
+    board: { id: 'pi-router', name: 'Raspberry Pi router', role: 'router', model: 'Raspberry Pi 4 Model B Rev 1.4', reasons: [] },
+    backends: {
+      inventory: { backend: 'netlink', detail: '' },
+      links: { backend: 'netlink', detail: '' },
+      conntrack: { backend: 'procfs', detail: 'ctnetlink needs CAP_NET_ADMIN' },
+    },
+    health: { links: { ok: true, lastError: null, failures: 0 }, conntrack: { ok: false, lastError: 'EPERM', failures: 3 } },
+    demo: false, configFile: null, sampleIntervalMs: 1000, ticks: 7380, overruns: 2, stalls: 0, lastTickMs: 0.06,
+  },
+  conntrack: {
+    count: 61000, max: 65536, pct: 93.1, found: 1, invalid: 0, insertFailed: 4, drop: 17, earlyDrop: 2, error: 0,
+    searchRestart: 0, dropPerS: 0.5, earlyDropPerS: 0, insertFailedPerS: 0,
+  },
+  interfaces: [
+    { name: 'lo', index: 1, kind: 'loopback', role: null, master: null, operState: 'unknown', mtu: 65536, mac: null, rxPps: 1, txPps: 1, rxBps: 100, txBps: 100, multicastPps: 0, errorsPerS: 0, dropsPerS: 0 },
+    { name: 'eth0', index: 2, kind: 'ethernet', role: 'wan', master: null, operState: 'up', mtu: 1500, mac: null, rxPps: 1234, txPps: 99.5, rxBps: 1_500_000, txBps: null, multicastPps: 3, errorsPerS: 0, dropsPerS: 2 },
+    { name: 'lan1', index: 3, kind: 'dsa', role: 'lan', master: 'br-lan', operState: 'up', mtu: 1500, mac: null, rxPps: null, txPps: null, rxBps: null, txBps: null, multicastPps: null, errorsPerS: null, dropsPerS: null },
+  ],
+  alarms: [],
+};
+
+describe('renderStatus', () => {
+  const text = renderStatus(snapshot);
+
+  it('puts board, uptime and sources in the header', () => {
+    expect(text).toContain('lanwatch 9.9.9 · up 2h 03m · Raspberry Pi router (pi-router) · Raspberry Pi 4 Model B Rev 1.4');
+    expect(text).toContain('7380 ticks · 2 late');
+    expect(text).toContain('conntrack: procfs — ctnetlink needs CAP_NET_ADMIN');
+    expect(text).toContain('conntrack: FAILING — EPERM');
+  });
+
+  it('shows the table usage and drop counters', () => {
+    expect(text).toContain('conntrack  61,000 / 65,536 (93.1 %) · drop 17 · early_drop 2 · insert_failed 4');
+  });
+
+  it('lists interfaces in aligned columns, bits per second, without loopback', () => {
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.startsWith('interface'))!;
+    const eth0 = lines.find((l) => l.startsWith('eth0'))!;
+    expect(eth0.indexOf('wan')).toBe(header.indexOf('role'));
+    expect(eth0).toContain('12.0 Mb/s');
+    expect(eth0).toContain('1.2k');
+    expect(lines.find((l) => l.startsWith('lan1'))).toContain('dsa (br-lan)');
+    expect(text).not.toMatch(/^lo /m);
+    expect(text).toContain('alarms: none');
+  });
+});
+
+describe('formatters', () => {
+  it('formats durations, counts and bitrates for people', () => {
+    expect(formatDuration(59)).toBe('59s');
+    expect(formatDuration(3 * 86400 + 7200)).toBe('3d 2h');
+    expect(formatCount(null)).toBe('–');
+    expect(formatCount(12.34)).toBe('12.3');
+    expect(formatCount(15_000)).toBe('15k');
+    expect(formatCount(2_500_000)).toBe('2.5M');
+    expect(formatBitrate(125_000_000)).toBe('1.00 Gb/s');
+    expect(formatBitrate(100)).toBe('800 b/s');
+  });
+});
