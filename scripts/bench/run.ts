@@ -56,7 +56,6 @@ interface TickResult {
   p99Us?: number;
   cpuUsPerTick?: number;
   heapBytesPerTick?: number | null;
-  externalBytesPerTick?: number | null;
   gcFreeWindows?: number;
   windowsWithGc?: number;
   stalls: number;
@@ -103,14 +102,14 @@ function main(): void {
   console.log(`sampling tick: ${TICKS} ticks per run after warm-up, ${RUNS} runs per row (medians of runs), node ${process.version}`);
   console.log(`namespace ${ns}: ${first.interfaces} interfaces (8 veth + lo), conntrack via ${first.conntrackBackend}`);
   console.log('');
-  console.log('source   median µs/tick  p99 µs  CPU µs/tick  heap B/tick  binding buffers B/tick  GC-free windows');
+  console.log('source   median µs/tick  p99 µs  CPU µs/tick  heap B/tick  GC-free windows');
   for (const source of ['kernel', 'replay'] as const) {
     const windows = alloc[source].reduce((n, r) => n + (r.gcFreeWindows ?? 0), 0);
     const all = windows + alloc[source].reduce((n, r) => n + (r.windowsWithGc ?? 0), 0);
     console.log(
       `${source.padEnd(8)} ${fmt(pick(time[source], 'medianUs')).padStart(14)}  ${fmt(pick(time[source], 'p99Us')).padStart(6)}` +
         `  ${fmt(pick(time[source], 'cpuUsPerTick')).padStart(11)}  ${fmt(pick(alloc[source], 'heapBytesPerTick')).padStart(11)}` +
-        `  ${fmt(pick(alloc[source], 'externalBytesPerTick'), 0).padStart(22)}  ${String(windows).padStart(7)}/${all}`,
+        `  ${String(windows).padStart(11)}/${all}`,
     );
     const bad = [...time[source], ...alloc[source]].reduce((n, r) => n + r.stalls + r.failures, 0);
     if (bad) console.log(`  warning: ${bad} stalled or failed reads in ${source} runs`);
@@ -121,7 +120,7 @@ function main(): void {
   if (kernel !== null && replay !== null) {
     console.log(`kernel/replay median ratio: ${(kernel / replay).toFixed(1)}x: the difference is syscalls, the kernel, the netlink binding and the event loop`);
   }
-  console.log('targets (kernel row): ≤ 100 µs and ≤ 256 B per tick; "binding buffers" are the netlink addon\'s receive buffers (outside the JS heap)');
+  console.log('targets (kernel row): ≤ 100 µs and ≤ 256 B per tick');
 }
 
 try {

@@ -6,7 +6,7 @@
  * SOURCE replay: the same replies, recorded from the kernel once and handed back
  *   synchronously, so only our code runs per tick (no syscalls, no binding).
  * MEASURE time: latency and CPU per tick, default V8 flags.
- * MEASURE alloc: heap bytes per tick. V8 on Node 20 has no allocation counter, so this
+ * MEASURE alloc: JS heap bytes per tick (the addon's malloc'd receive buffers are not JS heap). V8 on Node 20 has no allocation counter, so this
  *   measures heap growth over windows of ticks in which no GC ran (v8.GCProfiler proves
  *   it), with 64 MB semi-spaces so that most windows are GC-free. Those flags slow every
  *   tick ~10x, which is why timing is a separate run.
@@ -56,27 +56,22 @@ let cpuStart = process.cpuUsage();
 let wallStart = 0;
 // alloc: per GC-free window, bytes per tick on the heap and in array buffers
 const heapPerTick: number[] = [];
-const externalPerTick: number[] = [];
 let windowsWithGc = 0;
 let profiler: GCProfiler | null = null;
 let heapAtWindow = 0;
-let externalAtWindow = 0;
 
 function openWindow(): void {
   profiler = new GCProfiler();
   profiler.start();
   heapAtWindow = getHeapStatistics().used_heap_size;
-  externalAtWindow = process.memoryUsage().arrayBuffers;
 }
 
 function closeWindow(): void {
   const heap = getHeapStatistics().used_heap_size;
-  const external = process.memoryUsage().arrayBuffers;
   const gcs = profiler!.stop()?.statistics.length ?? 0;
   if (gcs > 0) windowsWithGc++;
   else {
     heapPerTick.push((heap - heapAtWindow) / WINDOW);
-    externalPerTick.push((external - externalAtWindow) / WINDOW);
   }
 }
 
@@ -135,7 +130,6 @@ console.log(
         }
       : {
           heapBytesPerTick: median(heapPerTick),
-          externalBytesPerTick: median(externalPerTick),
           gcFreeWindows: heapPerTick.length,
           windowsWithGc,
         }),
