@@ -23,7 +23,7 @@ import { MessageCursor, readU16, readU32, writeU32 } from '../../hal/netlink/rea
 import { allocRequest, setRequestSeq } from '../../hal/netlink/request.ts';
 import type { NetlinkTransport, NetlinkTransportFactory } from '../../hal/netlink/transport.ts';
 
-interface Recorded {
+export interface Recorded {
   datagrams: Buffer[];
   /** Offsets of every message header, per datagram, to patch seq in place. */
   offsets: number[][];
@@ -32,7 +32,11 @@ interface Recorded {
 /** Recorded replies by request message type. */
 export type ReplyBook = Map<number, Recorded>;
 
-function record(protocol: number, request: Buffer, single: boolean): Promise<Recorded> {
+/**
+ * Sends one request on a fresh socket and keeps every reply datagram until NLMSG_DONE or
+ * NLMSG_ERROR, or the first datagram when `single` (GET_STATS has no DONE).
+ */
+export function record(protocol: number, request: Buffer, single: boolean): Promise<Recorded> {
   return new Promise((resolve, reject) => {
     const datagrams: Buffer[] = [];
     const offsets: number[][] = [];
