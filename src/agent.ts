@@ -91,18 +91,23 @@ export async function runAgent(options: RunOptions): Promise<number> {
   hal.inventory.onChange((event, link) => {
     log.info({ event, link: link.name, index: link.index }, `interface ${link.name} ${event}`);
     if (resolveTimer) return;
-    resolveTimer = setTimeout(async () => {
+    resolveTimer = setTimeout(() => {
       resolveTimer = null;
-      const fresh = await detect(options.demo);
-      board = resolveBoard({
-        detection: fresh.detection,
-        board: config.board,
-        links: [...hal.inventory.links.values()],
-        defaultRoutes: fresh.routes,
-        interfaces: config.interfaces,
-      });
-      context.roles = board;
-      context.agent.board.reasons = board.reasons;
+      // Roles follow the hardware (a USB NIC plugged in later becomes the LAN). A failure
+      // here keeps the previous roles: it must never take the agent down.
+      detect(options.demo)
+        .then((fresh) => {
+          board = resolveBoard({
+            detection: fresh.detection,
+            board: config.board,
+            links: [...hal.inventory.links.values()],
+            defaultRoutes: fresh.routes,
+            interfaces: config.interfaces,
+          });
+          context.roles = board;
+          context.agent.board.reasons = board.reasons;
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'board: could not re-resolve interface roles'));
     }, ROLE_RESOLVE_DEBOUNCE_MS);
   });
 

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,13 +78,25 @@ describe('loadConfigFile', () => {
     ]);
   });
 
-  it.skipIf(isRoot)('reports a file it may not read', () => {
+  it('reports a file it may not read', () => {
     const dir = tempDir();
+    fs.chmodSync(dir, 0o755);
     const file = writeJson(dir, 'config.json', {});
     fs.chmodSync(file, 0o000);
-    expect(loadConfigFile(file).problems).toEqual([
-      { source: file, path: '', message: 'cannot be read: permission denied' },
-    ]);
+    if (!isRoot) {
+      expect(loadConfigFile(file).problems).toEqual([
+        { source: file, path: '', message: 'cannot be read: permission denied' },
+      ]);
+      return;
+    }
+    // Root reads anything, so ask as nobody, the way an unprivileged agent meets the file.
+    const agentBin = fileURLToPath(new URL('../../../bin/agent.js', import.meta.url));
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, agentBin, 'config', 'check', file], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('config.json: cannot be read: permission denied');
   });
 
   it('reports a top level that is not an object', () => {
