@@ -124,16 +124,6 @@ export interface ConntrackSample {
   searchRestart: number;
 }
 
-export const CONNTRACK_CPU_FIELDS = [
-  'found',
-  'invalid',
-  'insertFailed',
-  'drop',
-  'earlyDrop',
-  'error',
-  'searchRestart',
-] as const satisfies readonly (keyof ConntrackSample)[];
-
 export interface ConntrackStatsSource {
   readonly status: SourceStatus;
   /** Fills `out`, then calls `done` exactly once; superseding as for LinkStatsSource. */
@@ -147,6 +137,34 @@ export interface Hal {
   readonly linkStats: LinkStatsSource;
   readonly conntrack: ConntrackStatsSource;
   close(): void;
+}
+
+/**
+ * Sets every per-CPU counter of `out` to `value`. Named stores on purpose, as in
+ * copyConntrackSample: a keyed store over a list of field names boxes each double into a
+ * new heap number, which per tick is exactly the allocation the hot path must not make.
+ */
+export function fillConntrackCounters(out: ConntrackSample, value: number): void {
+  out.found = value;
+  out.invalid = value;
+  out.insertFailed = value;
+  out.drop = value;
+  out.earlyDrop = value;
+  out.error = value;
+  out.searchRestart = value;
+}
+
+/** Copies a sample field by field, allocation-free (see fillConntrackCounters). */
+export function copyConntrackSample(from: ConntrackSample, to: ConntrackSample): void {
+  to.count = from.count;
+  to.max = from.max;
+  to.found = from.found;
+  to.invalid = from.invalid;
+  to.insertFailed = from.insertFailed;
+  to.drop = from.drop;
+  to.earlyDrop = from.earlyDrop;
+  to.error = from.error;
+  to.searchRestart = from.searchRestart;
 }
 
 export function emptyConntrackSample(): ConntrackSample {

@@ -17,7 +17,7 @@ import type {
   ReadDone,
   SourceStatus,
 } from '../index.ts';
-import { CONNTRACK_CPU_FIELDS, LINK_FIELDS } from '../index.ts';
+import { copyConntrackSample, LINK_FIELDS } from '../index.ts';
 
 export type FakeClock = () => number;
 
@@ -113,9 +113,7 @@ export class FakeConntrackStats implements ConntrackStatsSource {
       done(error);
       return;
     }
-    out.count = this.sample.count;
-    out.max = this.sample.max;
-    for (const field of CONNTRACK_CPU_FIELDS) out[field] = this.sample[field];
+    copyConntrackSample(this.sample, out);
     done(null);
   }
 

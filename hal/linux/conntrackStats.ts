@@ -12,6 +12,7 @@
  * Needs CAP_NET_ADMIN in the socket's network namespace.
  */
 import type { ConntrackSample, ConntrackStatsSource, ReadDone, SourceStatus } from '../index.ts';
+import { fillConntrackCounters } from '../index.ts';
 import {
   CT_GET_STATS,
   CT_GET_STATS_CPU,
@@ -87,13 +88,7 @@ export class NetlinkConntrackStats implements ConntrackStatsSource {
     this.failure = null;
     out.count = NaN;
     out.max = NaN;
-    out.found = 0;
-    out.invalid = 0;
-    out.insertFailed = 0;
-    out.drop = 0;
-    out.earlyDrop = 0;
-    out.error = 0;
-    out.searchRestart = 0;
+    fillConntrackCounters(out, 0);
     this.globalSeq = this.seqs.next();
     setRequestSeq(this.globalRequest, this.globalSeq);
     this.cpuSeq = this.seqs.next();

@@ -9,7 +9,7 @@
  * addon loads.
  */
 import type { ConntrackSample, ConntrackStatsSource, Hal, LinkInventory, LinkStatsSource, ReadDone, SourceStatus } from '../index.ts';
-import { emptyConntrackSample } from '../index.ts';
+import { emptyConntrackSample, fillConntrackCounters } from '../index.ts';
 import { loadNetlinkBinding, openRawNetlink } from '../netlink/rawSocket.ts';
 import type { NetlinkTransportFactory } from '../netlink/transport.ts';
 import { ProcfsConntrackStats } from '../procfs/conntrackStats.ts';
@@ -34,7 +34,9 @@ export interface LinuxHalOptions {
 class NoConntrack implements ConntrackStatsSource {
   constructor(readonly status: SourceStatus) {}
   read(out: ConntrackSample, done: ReadDone): void {
-    Object.assign(out, emptyConntrackSample());
+    out.count = NaN;
+    out.max = NaN;
+    fillConntrackCounters(out, NaN);
     done(null);
   }
   close(): void {}

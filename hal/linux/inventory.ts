@@ -29,6 +29,7 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
   RTM_DELLINK,
   RTM_GETLINK,
   RTM_NEWLINK,
@@ -151,7 +152,7 @@ export class NetlinkInventory implements LinkInventory {
 
   private onLinkMessage(deleted: boolean, isDumpReply: boolean): void {
     const msg = this.messages;
-    if (msg.length - 16 < IFINFOMSG_LEN) return;
+    if (msg.length - NLMSG_HDRLEN < IFINFOMSG_LEN) return;
     const base = msg.payloadOffset;
     // The bridge module also notifies RTNLGRP_LINK with family AF_BRIDGE about its ports
     // (br_ifinfo_notify); its RTM_DELLINK means "left the bridge", not "link removed".

@@ -2,7 +2,7 @@
  * Conntrack table history: size, usage and per-second rates of the per-CPU counters.
  */
 import type { ConntrackSample } from '../../hal/index.ts';
-import { emptyConntrackSample } from '../../hal/index.ts';
+import { copyConntrackSample, emptyConntrackSample } from '../../hal/index.ts';
 import { counterDelta } from './counterDelta.ts';
 import { SeriesBlock } from './ring.ts';
 
@@ -45,25 +45,9 @@ export class ConntrackHistory {
     history.set(CT_INSERT_FAILED_PS, at, rates ? counterDelta(previous.insertFailed, sample.insertFailed) / seconds : NaN);
     history.set(CT_INVALID_PS, at, rates ? counterDelta(previous.invalid, sample.invalid) / seconds : NaN);
     history.set(CT_SEARCH_RESTART_PS, at, rates ? counterDelta(previous.searchRestart, sample.searchRestart) / seconds : NaN);
-    copySample(sample, previous);
-    copySample(sample, this.latest);
+    copyConntrackSample(sample, previous);
+    copyConntrackSample(sample, this.latest);
     this.hasPrevious = true;
   }
 }
 
-/**
- * Field by field on purpose: a keyed store (`to[field] = from[field]` over a list of
- * names) boxes every double into a new HeapNumber, ~14 bytes each, 224 bytes a tick;
- * named stores write into the existing double fields in place.
- */
-function copySample(from: ConntrackSample, to: ConntrackSample): void {
-  to.count = from.count;
-  to.max = from.max;
-  to.found = from.found;
-  to.invalid = from.invalid;
-  to.insertFailed = from.insertFailed;
-  to.drop = from.drop;
-  to.earlyDrop = from.earlyDrop;
-  to.error = from.error;
-  to.searchRestart = from.searchRestart;
-}

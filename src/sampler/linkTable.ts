@@ -60,8 +60,6 @@ export class LinkTable implements LinkCounterSink {
   private readonly slotByIndex = new Map<number, number>();
   private readonly slotByName = new Map<string, number>();
   private used = 0;
-  /** Interfaces that got no row because the table was full (reported once each). */
-  readonly untracked = new Set<string>();
 
   constructor(
     readonly capacity: number,
@@ -206,10 +204,7 @@ export class LinkTable implements LinkCounterSink {
       for (const row of this.rowsBySlot) {
         if (row && !row.present && (!oldest || row.vanishedAt < oldest.vanishedAt)) oldest = row;
       }
-      if (!oldest) {
-        this.untracked.add(name);
-        return -1;
-      }
+      if (!oldest) return -1;
       slot = oldest.slot;
       this.slotByName.delete(oldest.name);
       oldest.name = name;
@@ -217,7 +212,6 @@ export class LinkTable implements LinkCounterSink {
       oldest.info = null;
       oldest.history.clear();
     }
-    this.untracked.delete(name);
     this.slotByName.set(name, slot);
     this.baseline[slot] = 0;
     return slot;

@@ -92,15 +92,6 @@ export class Sampler {
     this.timer = null;
   }
 
-  get running(): boolean {
-    return this.timer !== null;
-  }
-
-  /** The latest conntrack read (raw kernel counters). */
-  get conntrackLatest(): Readonly<ConntrackSample> {
-    return this.conntrack.latest;
-  }
-
   /** Starts one tick now. Public for benchmarks and tests that drive the clock. */
   tick(): void {
     const now = this.now();

@@ -46,7 +46,7 @@ function roleOf(name: string, roles: SnapshotContext['roles']): InterfaceRole {
 export function buildSnapshot(context: SnapshotContext, nowMono = performance.now()): StatusSnapshot {
   const { sampler, hal } = context;
   const latest = sampler.clock.indexAt(0);
-  const ct = sampler.conntrackLatest;
+  const ct = sampler.conntrack.latest;
   const ctHistory = sampler.conntrack.history;
   const interfaces: InterfaceStatus[] = [];
   for (const row of sampler.links.rows()) {
