@@ -1,5 +1,6 @@
 /**
- * The HAL contract: everything the agent core may ask of the kernel. Types only.
+ * The HAL contract: everything the agent core may ask of the kernel. Types, the row
+ * layout of counter tables, and the few allocation-free helpers every backend shares.
  *
  * The hot path (one sampler tick) must not allocate, so counter reads write into
  * caller-owned typed arrays and report completion through a callback the caller

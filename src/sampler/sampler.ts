@@ -46,6 +46,7 @@ export class Sampler {
   lastTickMs = NaN;
 
   private readonly hal: Hal;
+  private readonly log: HealthLogger;
   private readonly now: () => number;
   private readonly listeners: SampleListener[] = [];
   private readonly conntrackSample: ConntrackSample = emptyConntrackSample();
@@ -55,8 +56,12 @@ export class Sampler {
   private pending = 0;
   private tickStartedAt = 0;
   private lastCommitAt = NaN;
+  /** Interfaces refused a row because the table was full, each reported once. */
+  private readonly untrackedReported = new Set<string>();
   private readonly onLinkEvent = (event: LinkEvent, link: LinkInfo): void => {
-    if (!this.links.onLinkEvent(event, link) && event !== 'removed') this.linkHealth.untracked(link.name);
+    if (this.links.onLinkEvent(event, link) || event === 'removed' || this.untrackedReported.has(link.name)) return;
+    this.untrackedReported.add(link.name);
+    this.log.warn(`${link.name}: not sampled: the agent tracks at most ${this.links.capacity} interfaces at once`);
   };
 
   constructor(hal: Hal, options: SamplerOptions) {
@@ -67,8 +72,9 @@ export class Sampler {
     this.clock = new RingClock(capacity);
     this.links = new LinkTable(options.maxInterfaces ?? 64, capacity, this.now);
     this.conntrack = new ConntrackHistory(capacity);
-    this.linkHealth = new SourceHealth('link counters', options.log, options.maxInterfaces ?? 64);
-    this.conntrackHealth = new SourceHealth('conntrack', options.log, 0);
+    this.log = options.log;
+    this.linkHealth = new SourceHealth('link counters', options.log);
+    this.conntrackHealth = new SourceHealth('conntrack', options.log);
     // Created once: handing these to the HAL every tick allocates nothing.
     this.onLinksDone = (error) => this.readDone(error, this.linkHealth);
     this.onConntrackDone = (error) => this.readDone(error, this.conntrackHealth);

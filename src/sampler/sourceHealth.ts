@@ -14,12 +14,9 @@ export class SourceHealth {
   failures = 0;
   /** Consecutive failed reads of the failure in progress. */
   private failedReads = 0;
-  private readonly untrackedReported = new Set<string>();
-
   constructor(
     readonly name: string,
     private readonly log: HealthLogger,
-    private readonly capacity: number,
   ) {}
 
   report(error: Error | null): void {
@@ -38,12 +35,5 @@ export class SourceHealth {
       this.ok = true;
       this.failedReads = 0;
     }
-  }
-
-  /** An interface that got no row because the table is full; said once per name. */
-  untracked(name: string): void {
-    if (this.untrackedReported.has(name)) return;
-    this.untrackedReported.add(name);
-    this.log.warn(`${name}: not sampled: the agent tracks at most ${this.capacity} interfaces at once`);
   }
 }

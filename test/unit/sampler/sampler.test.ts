@@ -89,6 +89,14 @@ describe('Sampler', () => {
     expect(messages.filter((m) => m.startsWith('warn'))).toEqual([]);
   });
 
+  it('says once per interface when the table is full of present interfaces', () => {
+    const { hal, sampler, messages } = setup(1000, 2);
+    for (let i = 0; i < 3; i++) hal.addLink({ index: 10 + i, name: `eth${i}` });
+    hal.inventory.emit('changed', hal.inventory.current.get(12)!);
+    expect(messages).toEqual(['warn eth2: not sampled: the agent tracks at most 2 interfaces at once']);
+    expect(sampler.links.row('eth2')).toBeNull();
+  });
+
   it('reports a failing source once and says when it answers again', () => {
     const { hal, sampler, step, messages } = setup();
     hal.addLink({ index: 2, name: 'eth0' });
