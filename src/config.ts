@@ -14,6 +14,7 @@ export type {
   LogLevel,
   MqttConfig,
   NatTableAlarmLevels,
+  PrometheusConfig,
 } from './config/types.ts';
 export { CONFIG_SCHEMA, DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from './config/schema.ts';
 export { loadConfigFile, type LoadedFile } from './config/load.ts';

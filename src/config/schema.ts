@@ -11,6 +11,7 @@ import type {
   LogConfig,
   MqttConfig,
   NatTableAlarmLevels,
+  PrometheusConfig,
 } from './types.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/lanwatch/config.json';
@@ -43,6 +44,14 @@ const natTable = objectSchema<NatTableAlarmLevels>(
     warnClearPct: { ...PERCENT, default: 85, description: 'The warning clears below this usage; below warnPct.' },
     critPct: { ...PERCENT, default: 95, description: 'Critical above this usage; at or above warnPct.' },
     critClearPct: { ...PERCENT, default: 90, description: 'Critical clears below this usage; below critPct.' },
+    holdMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'Least time in milliseconds an alarm stays at a severity before it may drop or clear.',
+      expected: 'a whole number of milliseconds from 0 to 3600000',
+    },
   },
 );
 
@@ -76,6 +85,12 @@ const interfaces = objectSchema<InterfacesConfig>(
 );
 
 const mqtt = objectSchema<MqttConfig>('The MQTT broker and the Home Assistant topics.', {
+  enabled: {
+    type: 'boolean',
+    default: true,
+    description: 'Publish to the broker. While it is unreachable the agent retries with backoff and keeps sampling.',
+    expected: 'true or false',
+  },
   url: {
     type: 'string',
     format: 'mqtt-url',
@@ -129,6 +144,33 @@ const mqtt = objectSchema<MqttConfig>('The MQTT broker and the Home Assistant to
   },
 });
 
+const prometheus = objectSchema<PrometheusConfig>(
+  'An optional Prometheus scrape endpoint (GET /metrics), node_exporter names where they exist.',
+  {
+    enabled: {
+      type: 'boolean',
+      default: false,
+      description: 'Serve /metrics. Off by default: the agent listens on no network port unless told to.',
+      expected: 'true or false',
+    },
+    address: {
+      type: 'string',
+      format: 'ip-address',
+      default: '127.0.0.1',
+      description: 'Address to listen on; 127.0.0.1 keeps it on this box, 0.0.0.0 or :: opens it to the network.',
+      expected: 'an IPv4 or IPv6 address like 127.0.0.1 or ::1',
+    },
+    port: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65535,
+      default: 9839,
+      description: 'TCP port of the endpoint.',
+      expected: 'a port number from 1 to 65535',
+    },
+  },
+);
+
 const log = objectSchema<LogConfig>('Logging.', {
   level: {
     type: 'string',
@@ -175,6 +217,7 @@ export const CONFIG_SCHEMA = objectSchema<Config>(
     interfaces,
     mqtt,
     alarms,
+    prometheus,
     log,
   },
 );

@@ -11,6 +11,8 @@ export interface NatTableAlarmLevels {
   warnClearPct: number;
   critPct: number;
   critClearPct: number;
+  /** Least time an alarm stays at a severity before it may drop or clear, in ms. */
+  holdMs: number;
 }
 
 export interface AlarmsConfig {
@@ -27,6 +29,8 @@ export interface InterfacesConfig {
 }
 
 export interface MqttConfig {
+  /** Publish to a broker at all. With no broker reachable the agent keeps retrying quietly. */
+  enabled: boolean;
   url: string;
   username: string | null;
   password: string | null;
@@ -41,6 +45,14 @@ export interface MqttConfig {
   /** null = a stable id derived from the primary MAC. */
   nodeId: string | null;
   stateIntervalMs: number;
+}
+
+export interface PrometheusConfig {
+  /** Off by default: nothing listens on the network unless configured. */
+  enabled: boolean;
+  /** Address to bind; 127.0.0.1 keeps it on the box. */
+  address: string;
+  port: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -62,6 +74,7 @@ export interface Config {
   interfaces: InterfacesConfig;
   mqtt: MqttConfig;
   alarms: AlarmsConfig;
+  prometheus: PrometheusConfig;
   log: LogConfig;
 }
 

@@ -3,6 +3,7 @@
  * error into a ConfigProblem a person can act on, and keeping the valid rest of the layer so
  * the cross-field checks can still run: one `config check` reports everything at once.
  */
+import { isIP } from 'node:net';
 import { Ajv, type AnySchema, type ErrorObject } from 'ajv';
 import {
   allPathsOf,
@@ -39,6 +40,8 @@ export function mqttUrlProblem(url: string): string | undefined {
 const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: true, verbose: true });
 ajv.addVocabulary(['expected']);
 ajv.addFormat('mqtt-url', { type: 'string', validate: (s: string) => mqttUrlProblem(s) === undefined });
+// A literal address, never a host name: binding must not depend on DNS at boot.
+ajv.addFormat('ip-address', { type: 'string', validate: (s: string) => isIP(s) !== 0 });
 
 // The schema is plain data built by objectSchema(); ajv's compile() types want its own shape.
 const validateLayerShape = ajv.compile(withoutRequired(CONFIG_SCHEMA) as AnySchema);
@@ -153,8 +156,10 @@ function describe(error: ErrorObject, path: readonly string[], value: unknown): 
       const allowed = Array.isArray(node['enum']) ? node['enum'].map(String).join(', ') : '';
       return `must be one of ${allowed} ${got}`;
     }
-    case 'format':
-      return `${(typeof value === 'string' ? mqttUrlProblem(value) : undefined) ?? `must be ${expectedOf(node, false)}`} ${got}`;
+    case 'format': {
+      const urlProblem = node['format'] === 'mqtt-url' && typeof value === 'string' ? mqttUrlProblem(value) : undefined;
+      return `${urlProblem ?? `must be ${expectedOf(node, false)}`} ${got}`;
+    }
     case 'pattern':
     case 'minLength':
     case 'maxLength':

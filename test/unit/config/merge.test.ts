@@ -21,7 +21,7 @@ describe('mergeConfig', () => {
     expect(config.mqtt.url).toBe('mqtt://env:1883');
     expect(config.mqtt.baseTopic).toBe('home/lw');
     expect(config.mqtt.discoveryPrefix).toBe('homeassistant');
-    expect(config.alarms.natTable).toEqual({ enabled: true, warnPct: 80, warnClearPct: 85, critPct: 95, critClearPct: 90 });
+    expect(config.alarms.natTable).toEqual({ enabled: true, warnPct: 80, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 });
   });
 
   it('replaces lists whole, and treats an empty list as not set', () => {

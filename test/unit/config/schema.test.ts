@@ -13,6 +13,7 @@ const EXPECTED_DEFAULTS: Config = {
   board: 'auto',
   interfaces: { wan: null, lan: [], bridge: null },
   mqtt: {
+    enabled: true,
     url: 'mqtt://localhost:1883',
     username: null,
     password: null,
@@ -25,7 +26,8 @@ const EXPECTED_DEFAULTS: Config = {
     nodeId: null,
     stateIntervalMs: 10000,
   },
-  alarms: { natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90 } },
+  alarms: { natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 } },
+  prometheus: { enabled: false, address: '127.0.0.1', port: 9839 },
   log: { level: 'info', format: 'auto' },
 };
 
