@@ -22,8 +22,8 @@ export interface BoardProfile {
 }
 
 /**
- * netdata's netfilter.conntrack_full alarm: warn above 90 %, clear below 85 %; critical above
- * 95 %, clear below 90 %. Identical in every profile for now; a profile can diverge (a bridge
+ * netdata's netfilter_conntrack_full alarm (on chart netfilter.conntrack_sockets): warn above
+ * 90 %, clear below 85 %; critical above 95 %, clear below 90 %. Identical in every profile for now; a profile can diverge (a bridge
  * that does no NAT, a router with a small table) by changing its own copy.
  */
 function netdataNatLevels(): Partial<NatTableAlarmLevels> {

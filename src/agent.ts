@@ -1,8 +1,11 @@
 /**
- * `agent run`: wires config, HAL, board profile, sampler and status socket, and shuts
- * them down in order on SIGTERM/SIGINT. The only module that picks a HAL backend.
+ * `agent run`: wires config, HAL, board profile, sampler, alarms and the sinks (status socket,
+ * MQTT, the optional Prometheus endpoint), and shuts them down in order on SIGTERM/SIGINT.
+ * The only module that picks a HAL backend.
  */
+import fs from 'node:fs';
 import type { Server } from 'node:net';
+import { AlarmEngine, natTableInput, natTableSpec, type AlarmEvent } from './alarms/index.ts';
 import { detectBoard, type BoardDetection } from '../board/detect.ts';
 import { resolveBoard, UnknownBoardProfileError, type BoardResolution } from '../board/resolve.ts';
 import { DemoHal, DEMO_BOARD_MODEL } from '../hal/fake/demo.ts';
@@ -11,8 +14,12 @@ import { createLinuxHal } from '../hal/linux/index.ts';
 import { defaultRouteInterfaces } from '../hal/procfs/routes.ts';
 import { checkConfig, DEFAULT_CONFIG, formatProblems, mergeConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startMetricsServer, renderMetrics, type MetricsServer } from './metrics/index.ts';
+import { agentIdentity, createMqttSink, describeDevice, primaryMac, type MqttSink } from './mqtt/index.ts';
+import type { ConnectFunction } from './mqtt/connection.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { buildSnapshot, type SnapshotContext } from './status/snapshot.ts';
+import type { MetricsEndpointStatus, StatusSnapshot } from './status/types.ts';
 import { defaultSocketPath } from './status/socketPath.ts';
 import { startStatusServer, StatusServerError } from './status/server.ts';
 import { VERSION } from './version.ts';
@@ -22,6 +29,27 @@ export interface RunOptions {
   configPath: string | undefined;
   demo: boolean;
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * What tests (and only tests) replace: the HAL, the board facts, the MQTT client factory and
+ * the timing of HA's birth answer and reconnects. The agent itself always uses the defaults.
+ */
+export interface AgentDependencies {
+  hal?: Hal;
+  detect?: () => Promise<{ detection: BoardDetection; routes: string[] }>;
+  mqttConnect?: ConnectFunction;
+  mqttTuning?: { birthDelayMs?: { min: number; max: number }; initialDelayMs?: number; maxDelayMs?: number };
+}
+
+/** A running agent. `stop()` is the clean shutdown SIGTERM triggers. */
+export interface RunningAgent {
+  readonly socketPath: string;
+  snapshot(): StatusSnapshot;
+  readonly alarms: AlarmEngine;
+  readonly sampler: Sampler;
+  /** `reason` is logged ("SIGTERM"). Idempotent. */
+  stop(reason?: string): Promise<void>;
 }
 
 const EXIT_CONFIG = 2;
@@ -43,7 +71,24 @@ async function detect(demo: boolean): Promise<{ detection: BoardDetection; route
   return { detection: await detectBoard('/'), routes: await defaultRouteInterfaces('/') };
 }
 
-export async function runAgent(options: RunOptions): Promise<number> {
+/** Seeds the node id on a box with no MAC at all (rare: a container); stable across restarts. */
+function machineId(): string {
+  try {
+    return fs.readFileSync('/etc/machine-id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function logAlarm(log: Logger, event: AlarmEvent): void {
+  const { state } = event;
+  const fields = { alarm: event.name, kind: event.kind, severity: state.severity, value: state.value, peak: state.peak };
+  if (event.kind === 'cleared') log.info(fields, `alarm ${event.name} cleared: ${state.reason}`);
+  else log.warn(fields, `alarm ${event.name} ${event.kind} (${state.severity}): ${state.reason}`);
+}
+
+/** Starts everything; returns an exit code instead when the agent cannot start. */
+export async function startAgent(options: RunOptions, deps: AgentDependencies = {}): Promise<RunningAgent | number> {
   const checked = checkConfig(options.configPath, options.env);
   if (checked.problems.length > 0 || !checked.config) {
     process.stderr.write(formatProblems(checked.problems));
@@ -52,8 +97,9 @@ export async function runAgent(options: RunOptions): Promise<number> {
   let config: Config = checked.config;
   const log = createLogger(config.log.level, config.log.format);
   const startedAtMono = performance.now();
+  const detectNow = deps.detect ?? (() => detect(options.demo));
 
-  const hal = await pickHal(options.demo, log);
+  const hal = deps.hal ?? (await pickHal(options.demo, log));
   try {
     await hal.inventory.start();
   } catch (error) {
@@ -64,7 +110,7 @@ export async function runAgent(options: RunOptions): Promise<number> {
     log.info({ source: name, backend: source.status.backend }, `${name}: ${source.status.backend} — ${source.status.detail}`);
   }
 
-  const { detection, routes } = await detect(options.demo);
+  const { detection, routes } = await detectNow();
   let board: BoardResolution;
   try {
     board = resolveBoard({
@@ -87,35 +133,23 @@ export async function runAgent(options: RunOptions): Promise<number> {
 
   const sampler = new Sampler(hal, { intervalMs: config.sampleIntervalMs, log: { warn: (m) => log.warn(m), info: (m) => log.info(m) } });
 
-  let resolveTimer: NodeJS.Timeout | null = null;
-  hal.inventory.onChange((event, link) => {
-    log.info({ event, link: link.name, index: link.index }, `interface ${link.name} ${event}`);
-    if (resolveTimer) return;
-    resolveTimer = setTimeout(() => {
-      resolveTimer = null;
-      // Roles follow the hardware (a USB NIC plugged in later becomes the LAN). A failure
-      // here keeps the previous roles: it must never take the agent down.
-      detect(options.demo)
-        .then((fresh) => {
-          board = resolveBoard({
-            detection: fresh.detection,
-            board: config.board,
-            links: [...hal.inventory.links.values()],
-            defaultRoutes: fresh.routes,
-            interfaces: config.interfaces,
-          });
-          context.roles = board;
-          context.agent.board.reasons = board.reasons;
-        })
-        .catch((error: unknown) => log.warn({ err: error }, 'board: could not re-resolve interface roles'));
-    }, ROLE_RESOLVE_DEBOUNCE_MS);
-  });
+  const alarms = new AlarmEngine(log);
+  const natSpec = natTableSpec(config.alarms.natTable);
+  if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
+  alarms.onEvent((event) => logAlarm(log, event));
+  // Evaluated on every tick, after the sample is committed. Allocation-free unless an alarm changes.
+  sampler.onSample(() => alarms.evaluate(performance.now(), Date.now()));
 
+  let metricsStatus: MetricsEndpointStatus = { url: null, error: null };
+  let mqtt: MqttSink | null = null;
   const context: SnapshotContext = {
     sampler,
     hal,
     startedAtMono,
     roles: board,
+    alarms: () => alarms.states(),
+    mqtt: () => mqtt!.status(),
+    prometheus: () => metricsStatus,
     agent: {
       version: VERSION,
       pid: process.pid,
@@ -132,11 +166,52 @@ export async function runAgent(options: RunOptions): Promise<number> {
       sampleIntervalMs: config.sampleIntervalMs,
     },
   };
+  const snapshot = (): StatusSnapshot => buildSnapshot(context);
+
+  const identity = agentIdentity(primaryMac(hal.inventory.links.values(), board.wan), config.mqtt.nodeId, machineId());
+  const mqttSink = createMqttSink({
+    config: config.mqtt,
+    identity,
+    device: describeDevice(options.demo ? `${DEMO_BOARD_MODEL} (lanwatch demo)` : detection.model),
+    agentVersion: VERSION,
+    snapshot,
+    alarms: () => alarms.states(),
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), debug: (m) => log.debug(m) },
+    connect: deps.mqttConnect,
+    tuning: deps.mqttTuning,
+  });
+  mqtt = mqttSink;
+  alarms.onEvent((event) => mqttSink.onAlarm(event));
+
+  let resolveTimer: NodeJS.Timeout | null = null;
+  hal.inventory.onChange((event, link) => {
+    log.info({ event, link: link.name, index: link.index }, `interface ${link.name} ${event}`);
+    if (resolveTimer) return;
+    resolveTimer = setTimeout(() => {
+      resolveTimer = null;
+      // Roles follow the hardware (a USB NIC plugged in later becomes the LAN). A failure
+      // here keeps the previous roles: it must never take the agent down.
+      detectNow()
+        .then((fresh) => {
+          board = resolveBoard({
+            detection: fresh.detection,
+            board: config.board,
+            links: [...hal.inventory.links.values()],
+            defaultRoutes: fresh.routes,
+            interfaces: config.interfaces,
+          });
+          context.roles = board;
+          context.agent.board.reasons = board.reasons;
+          mqttSink.refreshDiscovery();
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'board: could not re-resolve interface roles'));
+    }, ROLE_RESOLVE_DEBOUNCE_MS);
+  });
 
   const socketPath = config.statusSocket ?? defaultSocketPath(options.env);
   let server: Server;
   try {
-    server = await startStatusServer(socketPath, () => buildSnapshot(context));
+    server = await startStatusServer(socketPath, snapshot);
   } catch (error) {
     hal.close();
     if (error instanceof StatusServerError) {
@@ -145,22 +220,70 @@ export async function runAgent(options: RunOptions): Promise<number> {
     }
     throw error;
   }
+
+  let metrics: MetricsServer | null = null;
+  if (config.prometheus.enabled) {
+    const { address, port } = config.prometheus;
+    try {
+      metrics = await startMetricsServer({
+        address,
+        port,
+        render: () =>
+          renderMetrics({
+            sampler,
+            roles: () => context.roles,
+            alarms: () => alarms.states(),
+            agent: { version: VERSION, startedAtMono },
+            mqtt: () => {
+              const s = mqttSink.status();
+              return s.enabled ? { connected: s.state === 'connected', messagesSent: s.messagesSent, bytesSent: s.bytesSent } : null;
+            },
+          }),
+        log: { warn: (m: string) => log.warn(m) },
+      });
+      const bound = metrics.address;
+      const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+      metricsStatus = { url: `http://${host}:${bound.port}/metrics`, error: null };
+      log.info(`prometheus: serving ${metricsStatus.url}`);
+    } catch (error) {
+      // The endpoint is an extra; a taken port must not stop the monitoring itself.
+      metricsStatus = { url: null, error: (error as Error).message };
+      log.error((error as Error).message);
+    }
+  }
+
   sampler.start();
+  mqttSink.start();
   log.info({ socket: socketPath, intervalMs: config.sampleIntervalMs }, `sampling every ${config.sampleIntervalMs} ms; status on ${socketPath}`);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`${signal}: stopping`);
+  let stopped: Promise<void> | null = null;
+  const stop = (reason = 'stop requested'): Promise<void> => {
+    stopped ??= (async () => {
+      log.info(`${reason}: stopping`);
       if (resolveTimer) clearTimeout(resolveTimer);
       sampler.stop();
-      server.close();
+      // First the retained `offline`, while the rest still works; bounded by its own timeout.
+      await mqttSink.stop().catch((error: unknown) => log.warn({ err: error }, 'mqtt: unclean shutdown'));
+      await metrics?.close().catch(() => {});
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       hal.close();
+    })();
+    return stopped;
+  };
+  return { socketPath, snapshot, alarms, sampler, stop };
+}
+
+export async function runAgent(options: RunOptions): Promise<number> {
+  const agent = await startAgent(options);
+  if (typeof agent === 'number') return agent;
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', shutdown);
       process.off('SIGINT', shutdown);
-      resolve(0);
+      agent
+        .stop(signal)
+        .catch(() => {})
+        .finally(() => resolve(0));
     };
     process.on('SIGTERM', shutdown);
     process.on('SIGINT', shutdown);

@@ -87,6 +87,15 @@ export class LinkTable implements LinkCounterSink {
     this.readNow[slot] = 1;
   }
 
+  /**
+   * True when `values` of this slot hold a committed read of the device now in the row.
+   * A fresh row is all zeros and a replugged one holds the old device's counters: neither
+   * may be reported as the kernel's counters (a scrape would see a false reset).
+   */
+  hasCounters(slot: number): boolean {
+    return this.baseline[slot] === 1;
+  }
+
   /** Rows in slot order, present or not. */
   *rows(): IterableIterator<LinkRow> {
     for (let slot = 0; slot < this.used; slot++) {

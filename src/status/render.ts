@@ -3,7 +3,7 @@
  * bits per second (what ISPs and link speeds are quoted in); the JSON keeps bytes.
  */
 import type { SourceStatus } from '../../hal/index.ts';
-import type { InterfaceStatus, StatusSnapshot } from './types.ts';
+import type { AlarmStatus, InterfaceStatus, MqttStatus, StatusSnapshot } from './types.ts';
 
 const DASH = '–';
 
@@ -64,7 +64,53 @@ function interfaceRow(link: InterfaceStatus): string[] {
   ];
 }
 
-export function renderStatus(snapshot: StatusSnapshot): string {
+/** "3 s ago", "5m 02s ago": how old an ISO time is, for a person. */
+export function ago(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  return `${formatDuration(seconds)} ago`;
+}
+
+/** 1536 → "1.5 kB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+function alarmLines(alarms: readonly AlarmStatus[], now: number): string[] {
+  const active = alarms.filter((alarm) => alarm.active);
+  const lines: string[] = [];
+  if (active.length === 0) {
+    const past = alarms.filter((alarm) => alarm.raisedCount > 0);
+    const history = past.map((a) => `${a.name} raised ${a.raisedCount}× since start, cleared ${ago(a.lastClearedAt, now)}`);
+    lines.push(`alarms     none${history.length ? ` (${history.join('; ')})` : ''}`);
+    return lines;
+  }
+  lines.push('alarms');
+  for (const alarm of active) {
+    const peak = alarm.peak !== null ? ` · peak ${alarm.peak}` : '';
+    lines.push(`  ${(alarm.severity ?? 'active').toUpperCase()} ${alarm.name}: ${alarm.reason} · since ${ago(alarm.since, now)}${peak}`);
+  }
+  return lines;
+}
+
+function mqttLine(mqtt: MqttStatus, now: number): string {
+  if (!mqtt.enabled) return 'mqtt       off (mqtt.enabled is false)';
+  const traffic = `${mqtt.messagesSent} messages, ${formatBytes(mqtt.bytesSent)} · last publish ${ago(mqtt.lastPublishAt, now)}`;
+  switch (mqtt.state) {
+    case 'connected':
+      return `mqtt       connected to ${mqtt.broker} as ${mqtt.nodeId} · ${traffic}`;
+    case 'waiting': {
+      const next = mqtt.nextAttemptAt === null ? '' : `; next attempt in ${formatDuration(Math.max(0, (Date.parse(mqtt.nextAttemptAt) - now) / 1000))}`;
+      return `mqtt       NOT CONNECTED to ${mqtt.broker}: ${mqtt.lastError ?? 'unknown error'}${next} · ${traffic}`;
+    }
+    default:
+      return `mqtt       ${mqtt.state} ${mqtt.broker} · ${traffic}`;
+  }
+}
+
+export function renderStatus(snapshot: StatusSnapshot, now = Date.now()): string {
   const { agent, conntrack } = snapshot;
   const lines: string[] = [];
   const demo = agent.demo ? ' · DEMO DATA' : '';
@@ -104,8 +150,9 @@ export function renderStatus(snapshot: StatusSnapshot): string {
     ]),
   );
   lines.push('');
-  const active = snapshot.alarms.filter((alarm) => alarm.active);
-  if (active.length === 0) lines.push('alarms: none');
-  else for (const alarm of active) lines.push(`ALARM ${alarm.name} (${alarm.severity ?? 'active'}) since ${alarm.since ?? '?'}`);
+  lines.push(...alarmLines(snapshot.alarms, now));
+  lines.push(mqttLine(snapshot.mqtt, now));
+  if (snapshot.prometheus.url !== null) lines.push(`metrics    ${snapshot.prometheus.url}`);
+  else if (snapshot.prometheus.error !== null) lines.push(`metrics    NOT SERVING: ${snapshot.prometheus.error}`);
   return `${lines.join('\n')}\n`;
 }

@@ -17,8 +17,17 @@ import {
   IF_TX_BPS,
   IF_TX_PPS,
 } from '../sampler/linkTable.ts';
+import type { AlarmState } from '../alarms/types.ts';
 import type { Sampler } from '../sampler/sampler.ts';
-import type { AgentStatus, InterfaceRole, InterfaceStatus, StatusSnapshot } from './types.ts';
+import type {
+  AgentStatus,
+  AlarmStatus,
+  InterfaceRole,
+  InterfaceStatus,
+  MetricsEndpointStatus,
+  MqttStatus,
+  StatusSnapshot,
+} from './types.ts';
 
 export interface SnapshotContext {
   sampler: Sampler;
@@ -27,6 +36,30 @@ export interface SnapshotContext {
   /** Monotonic ms at start. */
   startedAtMono: number;
   roles: { wan: string | null; lan: readonly string[]; bridge: string | null };
+  alarms: () => readonly AlarmState[];
+  mqtt: () => MqttStatus;
+  prometheus: () => MetricsEndpointStatus;
+}
+
+function isoOrNull(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
+}
+
+export function alarmStatus(state: AlarmState): AlarmStatus {
+  return {
+    name: state.name,
+    title: state.title,
+    active: state.active,
+    severity: state.severity,
+    since: isoOrNull(state.since),
+    value: known(state.value),
+    peak: known(state.peak),
+    reason: state.reason,
+    raisedCount: state.raisedCount,
+    lastRaisedAt: isoOrNull(state.lastRaisedAt),
+    lastClearedAt: isoOrNull(state.lastClearedAt),
+    attributes: state.attributes,
+  };
 }
 
 /** NaN and ±Infinity become null; everything else is rounded for people, not floats. */
@@ -103,6 +136,8 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       insertFailedPerS: known(ctHistory.get(CT_INSERT_FAILED_PS, latest)),
     },
     interfaces,
-    alarms: [],
+    alarms: context.alarms().map(alarmStatus),
+    mqtt: context.mqtt(),
+    prometheus: context.prometheus(),
   };
 }

@@ -85,10 +85,48 @@ export interface InterfaceStatus {
 
 export interface AlarmStatus {
   name: string;
+  /** For people: "NAT table almost full". */
+  title: string;
   active: boolean;
   severity: 'warning' | 'critical' | null;
+  /** ISO time the current severity (or the cleared state) began; null before any change. */
   since: string | null;
+  /** Latest value in the alarm's unit (percent for nat_table); null when unknown. */
+  value: number | null;
+  /** Highest value of the current (or last) active period. */
+  peak: number | null;
+  reason: string;
+  /** Times raised since the agent started. */
+  raisedCount: number;
+  lastRaisedAt: string | null;
+  lastClearedAt: string | null;
   attributes: Record<string, unknown>;
+}
+
+export interface MqttStatus {
+  enabled: boolean;
+  /** Broker URL without user name or password. */
+  broker: string;
+  /** disabled, connecting, connected, waiting (to retry after a failure), stopped. */
+  state: string;
+  /** ISO time the state began. */
+  since: string;
+  nodeId: string;
+  connects: number;
+  messagesSent: number;
+  /** Bytes written to the broker, MQTT framing included. */
+  bytesSent: number;
+  lastPublishAt: string | null;
+  lastError: string | null;
+  /** While waiting: ISO time of the next attempt. */
+  nextAttemptAt: string | null;
+}
+
+export interface MetricsEndpointStatus {
+  /** "http://127.0.0.1:9839/metrics", or null when the endpoint is off. */
+  url: string | null;
+  /** Why it is not serving, when it should be (port in use…). */
+  error: string | null;
 }
 
 export interface StatusSnapshot {
@@ -96,4 +134,6 @@ export interface StatusSnapshot {
   conntrack: ConntrackStatus;
   interfaces: InterfaceStatus[];
   alarms: AlarmStatus[];
+  mqtt: MqttStatus;
+  prometheus: MetricsEndpointStatus;
 }

@@ -134,7 +134,7 @@ function computeSkipReason(): string | null {
   return null;
 }
 
-function ciIsSet(): boolean {
+export function ciIsSet(): boolean {
   const ci = process.env.CI;
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }

@@ -24,10 +24,24 @@ const snapshot: StatusSnapshot = {
     { name: 'lan1', index: 3, kind: 'dsa', role: 'lan', master: 'br-lan', operState: 'up', mtu: 1500, mac: null, rxPps: null, txPps: null, rxBps: null, txBps: null, multicastPps: null, errorsPerS: null, dropsPerS: null },
   ],
   alarms: [],
+  mqtt: {
+    enabled: true, broker: 'mqtt://192.168.1.10:1883', state: 'connected', since: '2026-01-01T00:00:00.000Z',
+    nodeId: 'lanwatch_dca632005e01', connects: 1, messagesSent: 42, bytesSent: 15_360,
+    lastPublishAt: '2026-01-01T02:03:00.000Z', lastError: null, nextAttemptAt: null,
+  },
+  prometheus: { url: null, error: null },
+};
+const NOW = Date.parse('2026-01-01T02:03:05.000Z');
+
+const natAlarm = {
+  name: 'nat_table', title: 'NAT table almost full', active: true, severity: 'critical' as const,
+  since: '2026-01-01T02:00:05.000Z', value: 96.1, peak: 97.2,
+  reason: 'conntrack table 96.1 % full (62,980 of 65,536 entries)', raisedCount: 1,
+  lastRaisedAt: '2026-01-01T01:58:00.000Z', lastClearedAt: null, attributes: {},
 };
 
 describe('renderStatus', () => {
-  const text = renderStatus(snapshot);
+  const text = renderStatus(snapshot, NOW);
 
   it('puts board, uptime and sources in the header', () => {
     expect(text).toContain('lanwatch 9.9.9 · up 2h 03m · Raspberry Pi router (pi-router) · Raspberry Pi 4 Model B Rev 1.4');
@@ -49,7 +63,36 @@ describe('renderStatus', () => {
     expect(eth0).toContain('1.2k');
     expect(lines.find((l) => l.startsWith('lan1'))).toContain('dsa (br-lan)');
     expect(text).not.toMatch(/^lo /m);
-    expect(text).toContain('alarms: none');
+    expect(text).toContain('alarms     none');
+  });
+
+  it('shows active alarms with severity, reason, age and peak', () => {
+    const out = renderStatus({ ...snapshot, alarms: [natAlarm] }, NOW);
+    expect(out).toContain('  CRITICAL nat_table: conntrack table 96.1 % full (62,980 of 65,536 entries) · since 3m 00s ago · peak 97.2');
+  });
+
+  it('keeps the trace of an alarm that has cleared', () => {
+    const cleared = { ...natAlarm, active: false, severity: null, raisedCount: 2, lastClearedAt: '2026-01-01T02:02:05.000Z' };
+    expect(renderStatus({ ...snapshot, alarms: [cleared] }, NOW)).toContain('alarms     none (nat_table raised 2× since start, cleared 1m 00s ago)');
+  });
+
+  it('shows the broker without credentials, the traffic and the last publish', () => {
+    expect(text).toContain('mqtt       connected to mqtt://192.168.1.10:1883 as lanwatch_dca632005e01 · 42 messages, 15.4 kB · last publish 5s ago');
+  });
+
+  it('says why the broker is not connected and when the next attempt is', () => {
+    const mqtt = { ...snapshot.mqtt, state: 'waiting', lastError: 'connect ECONNREFUSED 127.0.0.1:1883', nextAttemptAt: '2026-01-01T02:03:35.000Z' };
+    expect(renderStatus({ ...snapshot, mqtt }, NOW)).toContain(
+      'mqtt       NOT CONNECTED to mqtt://192.168.1.10:1883: connect ECONNREFUSED 127.0.0.1:1883; next attempt in 30s',
+    );
+    expect(renderStatus({ ...snapshot, mqtt: { ...snapshot.mqtt, enabled: false } }, NOW)).toContain('mqtt       off');
+  });
+
+  it('shows the metrics endpoint only when it is configured', () => {
+    expect(text).not.toContain('metrics');
+    expect(renderStatus({ ...snapshot, prometheus: { url: 'http://127.0.0.1:9839/metrics', error: null } }, NOW)).toContain(
+      'metrics    http://127.0.0.1:9839/metrics',
+    );
   });
 });
 
