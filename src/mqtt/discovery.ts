@@ -93,7 +93,7 @@ export function buildDiscovery(input: DiscoveryInput): { topic: string; payload:
     if (spec.unit !== undefined) c.unit_of_meas = spec.unit;
     if (spec.deviceClass !== undefined) c.dev_cla = spec.deviceClass;
     if (spec.measurement) c.stat_cla = 'measurement';
-    if (spec.precision !== undefined) c.suggested_display_precision = spec.precision;
+    if (spec.precision !== undefined) c.sug_dsp_prc = spec.precision;
     if (spec.diagnostic) c.ent_cat = 'diagnostic';
     if (spec.disabled) c.en = false;
     if (spec.icon !== undefined) c.ic = spec.icon;

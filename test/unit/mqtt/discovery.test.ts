@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { buildDiscovery, componentSlug, expireAfterSeconds, type DiscoveryInput } from '../../../src/mqtt/discovery.ts';
+import { agentIdentity } from '../../../src/mqtt/identity.ts';
+import { buildStateDocument, publishedPorts } from '../../../src/mqtt/stateDocument.ts';
+import { Topics } from '../../../src/mqtt/topics.ts';
+import type { InterfaceStatus, StatusSnapshot } from '../../../src/status/types.ts';
+import { validateDeviceDiscovery } from '../../mqtt/discoveryValidator.ts';
+
+const topics = new Topics({ baseTopic: 'home/lanwatch', discoveryPrefix: 'ha', nodeId: 'attic' });
+const identity = agentIdentity('dc:a6:32:00:5e:01', 'attic', '');
+
+function input(overrides: Partial<DiscoveryInput> = {}): DiscoveryInput {
+  return {
+    topics,
+    identity,
+    device: { name: 'raspberrypi', manufacturer: 'Raspberry Pi Ltd', model: 'Raspberry Pi 4 Model B Rev 1.4', osRelease: 'Debian GNU/Linux 12 (bookworm)' },
+    agentVersion: '1.2.3',
+    ports: [
+      { name: 'br-lan', role: 'bridge' },
+      { name: 'eth0', role: 'wan' },
+      { name: 'eth1.10', role: 'lan' },
+    ],
+    alarms: [{ name: 'nat_table', title: 'NAT table almost full' }],
+    stateIntervalMs: 10_000,
+    ...overrides,
+  };
+}
+
+/** Every topic the publisher writes for this input. */
+const published = new Set([topics.availability, topics.state, topics.alarm('nat_table'), topics.alarmAttributes('nat_table')]);
+
+describe('buildDiscovery', () => {
+  const { topic, payload } = buildDiscovery(input());
+
+  it('passes the discovery validator with every referenced topic published', () => {
+    expect(topic).toBe('ha/device/attic/config');
+    expect(validateDeviceDiscovery(topic, payload, { publishedTopics: published })).toEqual([]);
+  });
+
+  it('names the device after the host, identifies it by MAC, and says who published it', () => {
+    expect(payload.dev).toEqual({
+      ids: ['lanwatch_dca632005e01'],
+      cns: [['mac', 'dc:a6:32:00:5e:01']],
+      name: 'raspberrypi',
+      mf: 'Raspberry Pi Ltd',
+      mdl: 'Raspberry Pi 4 Model B Rev 1.4',
+      sw: 'Debian GNU/Linux 12 (bookworm)',
+    });
+    expect(payload.o).toEqual({ name: 'lanwatch', sw: '1.2.3' });
+    expect(payload.avty_t).toBe('home/lanwatch/attic/availability');
+  });
+
+  it('keys unique ids by MAC and entity ids by node id; interface names become safe ids', () => {
+    expect(payload.cmps.eth1_10_rx_rate).toMatchObject({
+      uniq_id: 'lanwatch_dca632005e01_eth1_10_rx_rate',
+      default_entity_id: 'sensor.attic_eth1_10_rx_rate',
+      val_tpl: "{{ value_json.ports['eth1.10'].rx_bytes_ps }}",
+      dev_cla: 'data_rate',
+      unit_of_meas: 'B/s',
+    });
+    expect(payload.cmps.eth0_rx_rate?.name).toBe('eth0 (WAN) received');
+    expect(componentSlug('br-lan')).toBe('br_lan');
+  });
+
+  it('marks live values with expire_after (three state intervals), identity values without', () => {
+    expect(expireAfterSeconds(10_000)).toBe(30);
+    expect(expireAfterSeconds(1500)).toBe(5);
+    expect(payload.cmps.nat_table_usage?.exp_aft).toBe(30);
+    expect(payload.cmps.agent_version?.exp_aft).toBeUndefined();
+    expect(payload.cmps.alarm_nat_table?.exp_aft).toBeUndefined();
+  });
+
+  it('turns removed components into bare platform markers, as HA documents', () => {
+    const { payload: withRemoval } = buildDiscovery(input({ removed: new Map([['lan9_rx_rate', 'sensor']]) }));
+    expect(withRemoval.cmps.lan9_rx_rate).toEqual({ p: 'sensor' });
+    expect(validateDeviceDiscovery(topic, withRemoval, { publishedTopics: published })).toEqual([]);
+  });
+
+  it('stays small enough to resend on every HA restart: under 32 kB with 10 ports', () => {
+    const ports = [{ name: 'eth0', role: 'wan' as const }, { name: 'br-lan', role: 'bridge' as const }];
+    for (let i = 1; i <= 8; i++) ports.push({ name: `lan${i}`, role: 'lan' as const } as never);
+    expect(JSON.stringify(buildDiscovery(input({ ports })).payload).length).toBeLessThan(32_000);
+  });
+});
+
+function link(name: string, role: InterfaceStatus['role']): InterfaceStatus {
+  return {
+    name, index: 1, kind: 'ethernet', role, master: null, operState: 'up', mtu: 1500, mac: null,
+    rxPps: 12.345, txPps: 1, rxBps: 1234.5, txBps: 10, multicastPps: 0.26, errorsPerS: 0, dropsPerS: null,
+  };
+}
+
+describe('state document', () => {
+  const snapshot = {
+    agent: { version: '1.2.3', uptimeS: 61, startedAt: '2026-01-01T00:00:00.000Z' },
+    conntrack: { count: 15744, max: 16384, pct: 96.09375, dropPerS: 0.04, earlyDropPerS: null, insertFailedPerS: 0 },
+    interfaces: [link('lo', null), link('eth0', 'wan'), link('lan1', 'lan')],
+  } as unknown as StatusSnapshot;
+
+  it('publishes the ports with a role, sorted, and nothing else', () => {
+    expect(publishedPorts(snapshot)).toEqual([
+      { name: 'eth0', role: 'wan' },
+      { name: 'lan1', role: 'lan' },
+    ]);
+  });
+
+  it('rounds for people, keeps unknown as null, and lists a vanished port with nulls', () => {
+    const doc = buildStateDocument(snapshot, [...publishedPorts(snapshot), { name: 'lan2', role: 'lan' }]);
+    expect(doc.conntrack).toEqual({ count: 15744, max: 16384, pct: 96.1, drop_ps: 0, early_drop_ps: null, insert_failed_ps: 0 });
+    expect(doc.ports.eth0).toMatchObject({ role: 'wan', present: true, rx_pps: 12.3, rx_bytes_ps: 1235, multicast_pps: 0.3, drops_ps: null });
+    expect(doc.ports.lan2).toMatchObject({ role: 'lan', present: false, oper_state: null, rx_pps: null });
+    expect(doc.agent).toEqual({ version: '1.2.3', uptime_s: 61, started_at: '2026-01-01T00:00:00.000Z' });
+  });
+});
