@@ -1,5 +1,10 @@
 /**
- * `npm run bench`: the sampling-tick benchmark (issue targets: ≤ 100 µs and ≤ 256 bytes
+ * `npm run bench [-- SECTION...]`: every section by default, in this order, or only the ones
+ * named (`npm run bench -- mqtt`):
+ * - tick: the sampling-tick benchmark (below; needs root);
+ * - mqtt: MQTT bytes per minute at defaults with 8 ports (mqttBytes.ts; needs mosquitto).
+ *
+ * tick: the sampling-tick benchmark (issue targets: ≤ 100 µs and ≤ 256 bytes
  * allocated per tick with 8 interfaces + conntrack stats, ≥ 10,000 ticks).
  *
  * Builds a throw-away namespace (unique name, removed on exit and on failure) holding
@@ -9,6 +14,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mqttBytesBench } from './mqttBytes.ts';
+
+const SECTIONS = ['tick', 'mqtt'] as const;
+type Section = (typeof SECTIONS)[number];
 
 const TICKS = Number(process.env.BENCH_TICKS ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -83,10 +92,11 @@ const pick = (rs: TickResult[], key: keyof TickResult): number | null =>
   median(rs.map((r) => r[key]).filter((v): v is number => typeof v === 'number'));
 const fmt = (n: number | null, digits = 1): string => (n === null ? 'n/a' : n.toFixed(digits));
 
-function main(): void {
+/** Returns the exit code. */
+function tickSection(): number {
   if (process.getuid?.() !== 0) {
-    console.error('bench: needs root to build its network namespace (CAP_NET_ADMIN); run: sudo npm run bench');
-    process.exit(1);
+    console.error('bench: needs root to build its network namespace (CAP_NET_ADMIN); run: sudo npm run bench (or npm run bench -- mqtt for the MQTT section alone)');
+    return 1;
   }
   buildNamespace();
   // Interleaved runs, so machine noise hits kernel and replay alike.
@@ -121,10 +131,38 @@ function main(): void {
     console.log(`kernel/replay median ratio: ${(kernel / replay).toFixed(1)}x: the difference is syscalls, the kernel, the netlink binding and the event loop`);
   }
   console.log('targets (kernel row): ≤ 100 µs and ≤ 256 B per tick');
+  return 0;
+}
+
+function selectedSections(args: string[]): Section[] {
+  const unknown = args.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown section ${unknown.join(', ')}; usage: npm run bench [-- ${SECTIONS.join('|')} ...] (default: all)`);
+    process.exit(2);
+  }
+  return args.length === 0 ? [...SECTIONS] : SECTIONS.filter((s) => args.includes(s));
+}
+
+async function main(): Promise<number> {
+  let code = 0;
+  const sections = selectedSections(process.argv.slice(2));
+  for (const [i, section] of sections.entries()) {
+    if (i > 0) console.log('');
+    if (section === 'tick') {
+      try {
+        code = Math.max(code, tickSection());
+      } finally {
+        teardown();
+      }
+    } else {
+      await mqttBytesBench();
+    }
+  }
+  return code;
 }
 
 try {
-  main();
+  process.exitCode = await main();
 } finally {
   teardown();
 }

@@ -231,7 +231,8 @@ export function alarmAttributes(state: AlarmState, changesWhileOffline: number):
   return {
     ...state.attributes,
     severity: state.severity,
-    reason: state.reason,
+    // An alarm that never changed has no reason yet; null reads better in HA than "".
+    reason: state.reason === '' ? null : state.reason,
     since: iso(state.since),
     value: number(state.value),
     peak: number(state.peak),

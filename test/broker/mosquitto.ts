@@ -13,6 +13,8 @@ export interface BrokerOptions {
   persistence?: boolean;
   /** How long start/restart may wait for the listener. Default 10 s. */
   startTimeoutMs?: number;
+  /** Extra mosquitto.conf lines, appended after the harness's own (e.g. 'sys_interval 1'). Default none. */
+  extraConfig?: readonly string[];
 }
 
 export interface Broker {
@@ -57,6 +59,11 @@ let cachedPath: string | null | undefined;
 function mosquittoPath(): string | null {
   if (cachedPath === undefined) cachedPath = findMosquitto();
   return cachedPath;
+}
+
+/** The mosquitto binary startBroker() would run, or null when it is not installed. Prints nothing. */
+export function mosquittoBinary(): string | null {
+  return mosquittoPath();
 }
 
 function ciIsSet(): boolean {
@@ -143,6 +150,7 @@ class MosquittoBroker implements Broker {
     private readonly bin: string,
     private readonly persistence: boolean,
     private readonly startTimeoutMs: number,
+    private readonly extraConfig: readonly string[] = [],
   ) {
     this.dir = dir;
     tracked.add(this);
@@ -198,6 +206,7 @@ class MosquittoBroker implements Broker {
       'log_timestamp true',
       'log_timestamp_format %Y-%m-%dT%H:%M:%S',
       // No pid_file: nothing outside the temp dir is written.
+      ...this.extraConfig,
       '',
     ];
     await writeFile(this.confPath, lines.join('\n'));
@@ -320,7 +329,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const bin = mosquittoPath();
   if (bin === null) throw new Error('mosquitto is not installed; gate the suite with requireMosquitto()');
   const dir = await mkdtemp(join(tmpdir(), 'lanwatch-mosquitto-'));
-  const broker = new MosquittoBroker(dir, bin, options.persistence ?? false, options.startTimeoutMs ?? 10_000);
+  const broker = new MosquittoBroker(dir, bin, options.persistence ?? false, options.startTimeoutMs ?? 10_000, options.extraConfig ?? []);
   for (let attempt = 1; ; attempt++) {
     broker.port = await freePort();
     try {
