@@ -54,6 +54,20 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
   let agent: RunningAgent;
   let watcher: Recorder;
   let metricsPort: number;
+  let configPath: string;
+
+  const boot = async (withHal: FakeHal): Promise<RunningAgent> => {
+    const started = await startAgent(
+      { configPath, demo: false, env: {} },
+      {
+        hal: withHal,
+        detect: async () => ({ detection: { family: 'generic', model: 'Test Box', source: 'none' } as BoardDetection, routes: ['eth0'] }),
+        mqttTuning: { birthDelayMs: { min: 50, max: 150 }, initialDelayMs: 100, maxDelayMs: 400 },
+      },
+    );
+    if (typeof started === 'number') throw new Error(`agent refused to start: exit ${started}`);
+    return started;
+  };
 
   const setUsage = (count: number): void => {
     hal.conntrack.sample.count = count;
@@ -63,9 +77,9 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
     broker = await startBroker();
     dir = mkdtempSync(join(tmpdir(), 'lanwatch-mqtt-'));
     metricsPort = await freePort();
-    const config = join(dir, 'config.json');
+    configPath = join(dir, 'config.json');
     writeFileSync(
-      config,
+      configPath,
       JSON.stringify({
         sampleIntervalMs: 100,
         statusSocket: join(dir, 'status.sock'),
@@ -84,16 +98,7 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
     hal.conntrack.sample.max = 4000;
     setUsage(1000);
     watcher = await connectRecorder(broker.url, [`${ROOT}/#`, 'homeassistant/device/#']);
-    const started = await startAgent(
-      { configPath: config, demo: false, env: {} },
-      {
-        hal,
-        detect: async () => ({ detection: { family: 'generic', model: 'Test Box', source: 'none' } as BoardDetection, routes: ['eth0'] }),
-        mqttTuning: { birthDelayMs: { min: 50, max: 150 }, initialDelayMs: 100, maxDelayMs: 400 },
-      },
-    );
-    if (typeof started === 'number') throw new Error(`agent refused to start: exit ${started}`);
-    agent = started;
+    agent = await boot(hal);
     await watcher.waitFor((m) => m.topic === `${ROOT}/state`, 10_000);
   });
 
@@ -260,5 +265,22 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
     await agent.stop();
     const retained = await retainedSnapshot(broker.url, `${ROOT}/availability`);
     expect(retained.get(`${ROOT}/availability`)).toBe('offline');
+  });
+
+  it('after a restart, removes the entities of a port that vanished while it was stopped', async () => {
+    // The same box restarted without lan1: only the broker's retained discovery remembers it.
+    const smaller = new FakeHal();
+    smaller.addLink({ index: 2, name: 'eth0', mac: 'dc:a6:32:00:5e:01' });
+    smaller.addLink({ index: 3, name: 'br-lan', kind: 'bridge', mac: '02:00:00:00:00:03' });
+    watcher.clear();
+    agent = await boot(smaller);
+    const marker = await watcher.waitFor((m) => m.topic === DISCOVERY && componentsOf(m.payload).lan1_rx_rate?.p === 'sensor', 5000);
+    expect(Object.keys(componentsOf(marker.payload).lan1_rx_rate!)).toEqual(['p']);
+    await until('lan1 gone from the retained discovery', async () => {
+      const retained = await retainedSnapshot(broker.url, DISCOVERY, 150);
+      const cmps = componentsOf(retained.get(DISCOVERY) ?? '{"cmps":{}}');
+      return cmps.eth0_rx_rate !== undefined && cmps.lan1_rx_rate === undefined ? true : undefined;
+    });
+    await agent.stop();
   });
 });
