@@ -105,6 +105,8 @@ export class HaPublisher {
     // Our own retained discovery tells which components HA knows from a previous run, so
     // ports that vanished while we were away get removed rather than left as dead entities.
     connection.subscribe(topics.discovery, () => {
+      // A connection that dropped during the previous settle must not announce twice.
+      if (this.settleTimer) clearTimeout(this.settleTimer);
       this.settleTimer = setTimeout(() => this.announceAll(), this.options.retainedSettleMs ?? 500);
     });
   }
