@@ -41,6 +41,20 @@ describe.skipIf(skip)('mosquitto harness', () => {
     }
   }, T);
 
+  it('appends extraConfig lines to its config (sys_interval 1: $SYS counters every second)', async () => {
+    const broker = await startBroker({ extraConfig: ['sys_interval 1'] });
+    try {
+      const conf = readFileSync(join(broker.dir, 'mosquitto.conf'), 'utf8');
+      expect(conf).toMatch(/^sys_interval 1$/m);
+      expect(conf).toContain(`listener ${broker.port} 127.0.0.1`);
+      const r = await recorder(broker.url, ['$SYS/broker/bytes/received']);
+      // The first value may be the 0 published at start; our own CONNECT shows up a tick later.
+      await r.waitFor((m) => Number(m.payload) > 0, 3000);
+    } finally {
+      await broker.cleanup();
+    }
+  }, T);
+
   it('a late subscriber sees retained messages only; a live one sees everything', async () => {
     const broker = await startBroker();
     const live = await recorder(broker.url, ['t/#']);
