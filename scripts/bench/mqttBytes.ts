@@ -372,6 +372,12 @@ export async function mqttBytesBench(): Promise<void> {
     console.log(
       `steady state, per minute               ${int(steadyAgent).padStart(10)}  ${int(steadyBroker).padStart(10)}  ${steadyMessages.toFixed(1).padStart(8)}`,
     );
+    if (windowStates > 0) {
+      const perInterval = (windowEnd.agentBytes - windowStart.agentBytes) / windowStates;
+      console.log(
+        `  = ${int(perInterval)} B per state interval, ${int((perInterval * 60_000) / stateIntervalMs)} B/min at one state document every ${stateIntervalMs / 1000} s`,
+      );
+    }
     if (restart) {
       console.log(
         `HA restart (birth → disc+alarms+state) ${int(restart.agent).padStart(10)}  ${int(restart.broker).padStart(10)}  ${String(restart.messages).padStart(8)}` +
