@@ -14,7 +14,7 @@ import { createLinuxHal } from '../hal/linux/index.ts';
 import { defaultRouteInterfaces } from '../hal/procfs/routes.ts';
 import { checkConfig, DEFAULT_CONFIG, formatProblems, mergeConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { startMetricsServer, renderMetrics, type MetricsServer } from './metrics/index.ts';
+import { startMetricsEndpoint } from './metrics/endpoint.ts';
 import { agentIdentity, createMqttSink, describeDevice, primaryMac, type MqttSink } from './mqtt/index.ts';
 import type { ConnectFunction } from './mqtt/connection.ts';
 import { Sampler } from './sampler/sampler.ts';
@@ -221,36 +221,21 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
     throw error;
   }
 
-  let metrics: MetricsServer | null = null;
-  if (config.prometheus.enabled) {
-    const { address, port } = config.prometheus;
-    try {
-      metrics = await startMetricsServer({
-        address,
-        port,
-        render: () =>
-          renderMetrics({
-            sampler,
-            roles: () => context.roles,
-            alarms: () => alarms.states(),
-            agent: { version: VERSION, startedAtMono },
-            mqtt: () => {
-              const s = mqttSink.status();
-              return s.enabled ? { connected: s.state === 'connected', messagesSent: s.messagesSent, bytesSent: s.bytesSent } : null;
-            },
-          }),
-        log: { warn: (m: string) => log.warn(m) },
-      });
-      const bound = metrics.address;
-      const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
-      metricsStatus = { url: `http://${host}:${bound.port}/metrics`, error: null };
-      log.info(`prometheus: serving ${metricsStatus.url}`);
-    } catch (error) {
-      // The endpoint is an extra; a taken port must not stop the monitoring itself.
-      metricsStatus = { url: null, error: (error as Error).message };
-      log.error((error as Error).message);
-    }
-  }
+  const metrics = await startMetricsEndpoint(
+    config.prometheus,
+    {
+      sampler,
+      roles: () => context.roles,
+      alarms: () => alarms.states(),
+      agent: { version: VERSION, startedAtMono },
+      mqtt: () => {
+        const s = mqttSink.status();
+        return s.enabled ? { connected: s.state === 'connected', messagesSent: s.messagesSent, bytesSent: s.bytesSent } : null;
+      },
+    },
+    { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+  );
+  metricsStatus = metrics.status;
 
   sampler.start();
   mqttSink.start();
@@ -264,7 +249,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
       sampler.stop();
       // First the retained `offline`, while the rest still works; bounded by its own timeout.
       await mqttSink.stop().catch((error: unknown) => log.warn({ err: error }, 'mqtt: unclean shutdown'));
-      await metrics?.close().catch(() => {});
+      await metrics.close().catch(() => {});
       await new Promise<void>((resolve) => server.close(() => resolve()));
       hal.close();
     })();

@@ -25,3 +25,4 @@ export {
   type MetricsServerLimits,
   type MetricsServerOptions,
 } from './server.ts';
+export { startMetricsEndpoint, type MetricsEndpoint, type MetricsEndpointLog } from './endpoint.ts';
