@@ -138,7 +138,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
   alarms.onEvent((event) => logAlarm(log, event));
   // Evaluated on every tick, after the sample is committed. Allocation-free unless an alarm changes.
-  sampler.onSample(() => alarms.evaluate(performance.now(), Date.now()));
+  sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 
   let metricsStatus: MetricsEndpointStatus = { url: null, error: null };
   let mqtt: MqttSink | null = null;

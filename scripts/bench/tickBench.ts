@@ -54,7 +54,7 @@ const sampler = new Sampler(hal, { intervalMs: 1000, log: quiet });
 // so their cost counts in the CPU and allocation figures.
 const alarms = new AlarmEngine({ warn: () => {} });
 alarms.add(natTableSpec(DEFAULT_CONFIG.alarms.natTable)!, natTableInput(sampler));
-sampler.onSample(() => alarms.evaluate(performance.now(), Date.now()));
+sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 const interfaces = [...sampler.links.rows()].length;
 
 // time

@@ -5,7 +5,7 @@
  * what the hot path must not do. So between changes `states()` shows the value and peak of the
  * latest tick but the reason and attributes of the latest change.
  */
-import { ThresholdAlarm, type AlarmChange } from './thresholdAlarm.ts';
+import { ThresholdAlarm, type AlarmChange, type EpochTime } from './thresholdAlarm.ts';
 import type { AlarmEvent, AlarmInput, AlarmSink, AlarmState, Severity, ThresholdAlarmSpec } from './types.ts';
 
 /** What the engine needs from a logger; a pino Logger fits. */
@@ -66,14 +66,15 @@ export class AlarmEngine {
   /**
    * Called on every sampler tick. Allocates nothing unless an alarm changes. Inputs must not
    * throw from value(): it runs on the tick path, where a try per alarm would only hide a bug.
+   * `epochMs` defaults to Date.now, read only when an alarm changes (see ThresholdAlarm.update).
    */
-  evaluate(monoMs: number, epochMs: number): void {
+  evaluate(monoMs: number, epochMs: EpochTime = Date.now): void {
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const from = entry.alarm.severity;
       const change = entry.alarm.update(entry.input.value(), monoMs, epochMs);
-      if (change !== null) this.changed(entry, change, from, epochMs);
+      if (change !== null) this.changed(entry, change, from, entry.alarm.since ?? Date.now());
     }
   }
 

@@ -8,6 +8,6 @@ export type {
   Severity,
   ThresholdAlarmSpec,
 } from './types.ts';
-export { ThresholdAlarm, type AlarmChange } from './thresholdAlarm.ts';
+export { ThresholdAlarm, type AlarmChange, type EpochTime } from './thresholdAlarm.ts';
 export { AlarmEngine, type AlarmLogger } from './engine.ts';
 export { natTableInput, natTableSpec, type NatTableSource } from './natTable.ts';

@@ -19,6 +19,9 @@ import type { AlarmEvent, AlarmLevel, Severity, ThresholdAlarmSpec } from './typ
 
 export type AlarmChange = AlarmEvent['kind'];
 
+/** Epoch ms, or a clock returning it (read only when the alarm changes). */
+export type EpochTime = number | (() => number);
+
 const NAME = /^[a-z0-9_]+$/;
 
 function checkLevel(name: string, severity: Severity, level: AlarmLevel | null): void {
@@ -110,9 +113,11 @@ export class ThresholdAlarm {
 
   /**
    * Feeds one value. `monoMs` (performance.now()) drives the hold and raise-after timers;
-   * `epochMs` (Date.now()) only stamps changes for people. Returns the change, or null.
+   * `epochMs` (Date.now()) only stamps changes for people, so it may be a clock that is read
+   * only when something changes: Date.now() returns a heap-allocated double, which the tick
+   * path must not pay for on every sample. Returns the change, or null.
    */
-  update(value: number, monoMs: number, epochMs: number): AlarmChange | null {
+  update(value: number, monoMs: number, epochMs: EpochTime): AlarmChange | null {
     this.latest = value;
     if (Number.isNaN(value)) {
       this.aboveWarningSince = NaN;
@@ -124,7 +129,7 @@ export class ThresholdAlarm {
     if (this.current !== null && value > this.highest) this.highest = value;
     const target = this.target(value, monoMs);
     if (target === this.current) return null;
-    return this.change(target, value, monoMs, epochMs);
+    return this.change(target, value, monoMs, typeof epochMs === 'number' ? epochMs : epochMs());
   }
 
   /** The severity the rules call for now; the current one when nothing should change. */

@@ -44,6 +44,11 @@ export class Sampler {
   stalls = 0;
   /** Duration of the last tick, from request to last reply, in ms. */
   lastTickMs = NaN;
+  /**
+   * Monotonic ms (performance.now()) at which the latest committed sample was requested. For
+   * listeners: reading it costs nothing, where another performance.now() allocates a double.
+   */
+  sampledAt = NaN;
 
   private readonly hal: Hal;
   private readonly log: HealthLogger;
@@ -131,6 +136,7 @@ export class Sampler {
     this.links.commit(index, Number.isNaN(seconds) ? 0 : seconds);
     this.conntrack.commit(index, this.conntrackSample, this.conntrackHealth.ok, seconds);
     this.lastCommitAt = at;
+    this.sampledAt = at;
     this.lastTickMs = this.now() - at;
     this.ticks++;
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]!();

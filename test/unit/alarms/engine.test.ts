@@ -55,6 +55,21 @@ function setup() {
 const summary = (e: AlarmEvent) => `${e.at - EPOCH} ${e.name} ${e.kind} ${e.from}→${e.to}`;
 
 describe('AlarmEngine', () => {
+  it('reads the wall clock only when an alarm changes (Date.now() allocates on the tick path)', () => {
+    const { engine, input } = setup();
+    let reads = 0;
+    const clock = () => EPOCH + 1000 * ++reads;
+    const events: AlarmEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    for (const value of [10, 20, 30, 96, 97, 98, 99, 10, 11, 12]) {
+      input.current = value;
+      engine.evaluate(0, clock);
+    }
+    expect(reads).toBe(2);
+    expect(events.map((e) => [e.kind, e.at - EPOCH])).toEqual([['raised', 1000], ['cleared', 2000]]);
+    expect(engine.state('nat_table')).toMatchObject({ lastRaisedAt: EPOCH + 1000, lastClearedAt: EPOCH + 2000 });
+  });
+
   it('delivers each change as exactly one event to every sink', () => {
     const { engine, tick } = setup();
     const a: AlarmEvent[] = [];
