@@ -86,7 +86,8 @@ export function requireMosquitto(): string | false {
 }
 
 /** Asks the kernel for a free loopback port. Racy by nature: startBroker() retries on EADDRINUSE. */
-function freePort(): Promise<number> {
+/** A loopback TCP port free at the time of asking (another process may still take it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -3,7 +3,6 @@
 // Prometheus endpoint. The agent runs in this process on a scripted HAL (the kernel side is
 // covered by the lab tests), so each step can set exactly the conntrack usage it needs.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,8 @@ import { FakeHal } from '../../hal/fake/fakeHal.ts';
 import { LINK_MULTICAST, LINK_RX_BYTES, LINK_RX_PACKETS, LINK_TX_BYTES, LINK_TX_PACKETS } from '../../hal/index.ts';
 import { startAgent, type RunningAgent } from '../../src/agent.ts';
 import { connectRecorder, retainedSnapshot, type Recorder } from '../broker/client.ts';
-import { requireMosquitto, startBroker, stopAllBrokers, type Broker } from '../broker/mosquitto.ts';
+import { freePort, requireMosquitto, startBroker, stopAllBrokers, type Broker } from '../broker/mosquitto.ts';
+import { until } from '../broker/until.ts';
 import { validateDeviceDiscovery } from '../mqtt/discoveryValidator.ts';
 
 const skip = requireMosquitto();
@@ -20,26 +20,7 @@ const NODE = 'lwtest';
 const DISCOVERY = `homeassistant/device/${NODE}/config`;
 const ROOT = `lanwatch/${NODE}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 type Cmps = Record<string, Record<string, unknown>>;
 

@@ -3,7 +3,6 @@
 // mosquitto_passwd. A wrong CA or a wrong password must leave the agent running and saying why.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,20 +10,11 @@ import type { BoardDetection } from '../../board/detect.ts';
 import { FakeHal } from '../../hal/fake/fakeHal.ts';
 import { startAgent, type RunningAgent } from '../../src/agent.ts';
 import { retainedSnapshot } from '../broker/client.ts';
-import { requireMosquitto, startBroker, stopAllBrokers, type Broker } from '../broker/mosquitto.ts';
+import { freePort, requireMosquitto, startBroker, stopAllBrokers, type Broker } from '../broker/mosquitto.ts';
+import { until } from '../broker/until.ts';
 
 const skip = requireMosquitto();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function openssl(dir: string, ...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -47,15 +37,6 @@ function makeCertificates(dir: string, ca: string): void {
   }
 }
 
-async function until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe.skipIf(skip)('MQTT with TLS and passwords', () => {
   let dir: string;
@@ -110,14 +91,14 @@ describe.skipIf(skip)('MQTT with TLS and passwords', () => {
     const tlsUrl = `mqtts://localhost:${broker.port}`;
 
     const good = await agentWith('tlsgood', { url: tlsUrl, ca: join(dir, 'ca.pem'), cert: join(dir, 'client.pem'), key: join(dir, 'client.key') });
-    await until(() => (good.snapshot().mqtt.state === 'connected' ? true : undefined)).catch((error: unknown) => {
+    await until('the TLS agent to connect', () => (good.snapshot().mqtt.state === 'connected' ? true : undefined)).catch((error: unknown) => {
       throw new Error(`${String(error)}: ${JSON.stringify(good.snapshot().mqtt)}\n${broker.log().slice(-1500)}`);
     });
     const retained = await retainedSnapshot(`mqtt://127.0.0.1:${plain}`, 'lanwatch/tlsgood/availability');
     expect(retained.get('lanwatch/tlsgood/availability')).toBe('online');
 
     const wrongCa = await agentWith('tlsbad', { url: tlsUrl, ca: join(dir, 'other-ca.pem'), cert: join(dir, 'client.pem'), key: join(dir, 'client.key') });
-    const status = await until(() => {
+    const status = await until('the wrong-CA agent to fail', () => {
       const s = wrongCa.snapshot().mqtt;
       return s.state === 'waiting' && s.lastError !== null ? s : undefined;
     });
@@ -136,12 +117,12 @@ describe.skipIf(skip)('MQTT with TLS and passwords', () => {
     writeFileSync(badFile, 'wrong\n', { mode: 0o600 });
 
     const good = await agentWith('pwgood', { url: broker.url, username: 'lanwatch', passwordFile: goodFile });
-    await until(() => (good.snapshot().mqtt.state === 'connected' ? true : undefined));
+    await until('the password agent to connect', () => (good.snapshot().mqtt.state === 'connected' ? true : undefined));
     const observer = `mqtt://lanwatch:${encodeURIComponent('right horse battery')}@127.0.0.1:${broker.port}`;
     expect((await retainedSnapshot(observer, 'lanwatch/pwgood/availability')).get('lanwatch/pwgood/availability')).toBe('online');
 
     const bad = await agentWith('pwbad', { url: broker.url, username: 'lanwatch', passwordFile: badFile });
-    const status = await until(() => {
+    const status = await until('the wrong-password agent to fail', () => {
       const s = bad.snapshot().mqtt;
       return s.state === 'waiting' && s.lastError !== null ? s : undefined;
     });
