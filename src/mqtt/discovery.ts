@@ -112,8 +112,10 @@ export function buildDiscovery(input: DiscoveryInput): { topic: string; payload:
 
   for (const port of input.ports) {
     const slug = componentSlug(port.name);
-    // Bracket access: interface names may hold '-' or '.', which dotted Jinja access cannot.
-    const value = (key: string): string => `{{ value_json.ports['${port.name}'].${key} }}`;
+    // Bracket access: interface names may hold '-' or '.', which dotted Jinja access cannot,
+    // and even a quote or backslash (Linux only forbids '/', ':' and whitespace).
+    const quoted = port.name.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    const value = (key: string): string => `{{ value_json.ports['${quoted}'].${key} }}`;
     const label = port.role === 'wan' ? `${port.name} (WAN)` : port.name;
     sensor({ id: `${slug}_rx_rate`, name: `${label} received`, template: value('rx_bytes_ps'), unit: 'B/s', deviceClass: 'data_rate', precision: 0, live: true, measurement: true });
     sensor({ id: `${slug}_tx_rate`, name: `${label} sent`, template: value('tx_bytes_ps'), unit: 'B/s', deviceClass: 'data_rate', precision: 0, live: true, measurement: true });

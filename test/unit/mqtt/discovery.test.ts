@@ -60,6 +60,8 @@ describe('buildDiscovery', () => {
     });
     expect(payload.cmps.eth0_rx_rate?.name).toBe('eth0 (WAN) received');
     expect(componentSlug('br-lan')).toBe('br_lan');
+    const odd = buildDiscovery(input({ ports: [{ name: "it's\\x", role: 'lan' }] })).payload.cmps;
+    expect(odd.it_s_x_rx_rate?.val_tpl).toBe("{{ value_json.ports['it\\'s\\\\x'].rx_bytes_ps }}");
   });
 
   it('marks live values with expire_after (three state intervals), identity values without', () => {
