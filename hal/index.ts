@@ -132,6 +132,62 @@ export interface ConntrackStatsSource {
   close(): void;
 }
 
+/**
+ * Layout of one bridge port's row in a port-counter table: cumulative ingress frame counts
+ * (packets, not bytes) as the source counts them, float64. The protocol counters count only
+ * broadcast and multicast frames (what floods and snowballs in a loop); "other" is derived
+ * by the sampler as broadcast + multicast minus the protocol counters.
+ */
+export const PORT_BCAST = 0;
+export const PORT_MCAST = 1;
+export const PORT_ARP = 2;
+/** ICMPv6 neighbour discovery, types 133–137. */
+export const PORT_ND = 3;
+/** UDP 5353. */
+export const PORT_MDNS = 4;
+/** UDP 1900. */
+export const PORT_SSDP = 5;
+/** UDP 67/68 (DHCPv4) and 546/547 (DHCPv6). */
+export const PORT_DHCP = 6;
+/**
+ * Frames arriving on the port with the bridge's own MAC as source: the bridge's own frames
+ * coming back, which only a loop does. NaN when the source cannot tell.
+ */
+export const PORT_OWN_SOURCE = 7;
+export const PORT_FIELDS = 8;
+
+/** Which bridge ports to count, and the bridge MAC whose return means a loop. */
+export interface PortCounterPlan {
+  bridge: string;
+  /** Lower-case colon MAC of the bridge, or null when it has none. */
+  bridgeMac: string | null;
+  ports: readonly string[];
+}
+
+/** Where a port-counter read writes; implemented by the sampler. */
+export interface PortCounterSink {
+  /** row-major: values[slot * PORT_FIELDS + PORT_*] */
+  readonly values: Float64Array;
+  /** Row for this port name, or -1 when the port is not tracked. */
+  slotOfPort(name: string): number;
+  /** Marks a row as written by the current read. */
+  markPortRead(slot: number): void;
+}
+
+/** Per-port broadcast/multicast/protocol counters of the LAN bridge ports. */
+export interface PortCounterSource {
+  readonly status: SourceStatus;
+  /**
+   * (Re)installs whatever counting the backend needs for these ports (the nftables table,
+   * for the nft backend), replacing a previous plan. Rejects with a message for people.
+   */
+  apply(plan: PortCounterPlan): Promise<void>;
+  /** As LinkStatsSource.read: fills the sink, `done` exactly once, superseding. */
+  read(sink: PortCounterSink, done: ReadDone): void;
+  /** Removes what apply() installed. */
+  close(): Promise<void>;
+}
+
 /** One backend's set of sources. The agent wiring picks the backend per source. */
 export interface Hal {
   readonly inventory: LinkInventory;
