@@ -193,6 +193,8 @@ export interface Hal {
   readonly inventory: LinkInventory;
   readonly linkStats: LinkStatsSource;
   readonly conntrack: ConntrackStatsSource;
+  /** Per-bridge-port counters; absent when the backend has none (no bridge, no nftables). */
+  readonly ports?: PortCounterSource;
   close(): void;
 }
 

@@ -17,6 +17,7 @@ import type {
   ReadDone,
   SourceStatus,
 } from '../index.ts';
+import { FakePortCounters } from './fakePorts.ts';
 import { copyConntrackSample, LINK_FIELDS } from '../index.ts';
 
 export type FakeClock = () => number;
@@ -124,9 +125,11 @@ export class FakeHal implements Hal {
   readonly inventory = new FakeInventory();
   readonly linkStats: FakeLinkStats;
   readonly conntrack = new FakeConntrackStats();
+  readonly ports: FakePortCounters;
 
   constructor(clock: FakeClock = () => performance.now()) {
     this.linkStats = new FakeLinkStats(clock);
+    this.ports = new FakePortCounters(clock);
   }
 
   /** Adds a link with per-second rates for some LINK_* fields. */

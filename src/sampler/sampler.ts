@@ -11,6 +11,7 @@ import type { ConntrackSample, Hal, LinkEvent, LinkInfo, ReadDone } from '../../
 import { emptyConntrackSample } from '../../hal/index.ts';
 import { ConntrackHistory } from './conntrackHistory.ts';
 import { LinkTable } from './linkTable.ts';
+import { PortTable } from './portTable.ts';
 import { RingClock } from './ring.ts';
 import { SourceHealth, type HealthLogger } from './sourceHealth.ts';
 
@@ -22,6 +23,8 @@ export interface SamplerOptions {
   historyMs?: number;
   /** Most interfaces tracked at once; rows of vanished ones are reused. */
   maxInterfaces?: number;
+  /** Most bridge ports counted at once. */
+  maxPorts?: number;
   log: HealthLogger;
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
@@ -36,6 +39,9 @@ export class Sampler {
   readonly conntrack: ConntrackHistory;
   readonly linkHealth: SourceHealth;
   readonly conntrackHealth: SourceHealth;
+  /** Bridge ports' broadcast/multicast rates, when the HAL has a port-counter source. */
+  readonly ports: PortTable;
+  readonly portHealth: SourceHealth;
   /** Completed ticks. */
   ticks = 0;
   /** Ticks skipped because the previous one had not finished. */
@@ -57,6 +63,9 @@ export class Sampler {
   private readonly conntrackSample: ConntrackSample = emptyConntrackSample();
   private readonly onLinksDone: ReadDone;
   private readonly onConntrackDone: ReadDone;
+  private readonly onPortsDone: ReadDone;
+  /** Whether port counters are read: there is a source and a plan with ports. */
+  private portsActive = false;
   private timer: NodeJS.Timeout | null = null;
   private pending = 0;
   private tickStartedAt = 0;
@@ -80,9 +89,12 @@ export class Sampler {
     this.log = options.log;
     this.linkHealth = new SourceHealth('link counters', options.log);
     this.conntrackHealth = new SourceHealth('conntrack', options.log);
+    this.ports = new PortTable(options.maxPorts ?? 32, capacity);
+    this.portHealth = new SourceHealth('port counters', options.log);
     // Created once: handing these to the HAL every tick allocates nothing.
     this.onLinksDone = (error) => this.readDone(error, this.linkHealth);
     this.onConntrackDone = (error) => this.readDone(error, this.conntrackHealth);
+    this.onPortsDone = (error) => this.readDone(error, this.portHealth);
     for (const link of hal.inventory.links.values()) this.onLinkEvent('added', link);
     hal.inventory.onChange(this.onLinkEvent);
   }
@@ -90,6 +102,16 @@ export class Sampler {
   /** Called after every completed tick. Listeners must not allocate per call either. */
   onSample(listener: SampleListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * The bridge ports to read from now on (after the HAL's port source applied the same plan).
+   * An empty list stops reading ports. Returns the ports refused for lack of rows.
+   */
+  setPortPlan(ports: readonly string[]): string[] {
+    const refused = this.ports.setPorts(ports);
+    this.portsActive = this.hal.ports !== undefined && ports.length > refused.length;
+    return refused;
   }
 
   start(): void {
@@ -116,10 +138,13 @@ export class Sampler {
       this.stalls++;
     }
     this.tickStartedAt = now;
-    this.pending = 2;
+    const ports = this.portsActive ? this.hal.ports : undefined;
+    this.pending = ports ? 3 : 2;
     this.links.beginRead();
+    this.ports.beginRead();
     this.hal.linkStats.read(this.links, this.onLinksDone);
     this.hal.conntrack.read(this.conntrackSample, this.onConntrackDone);
+    if (ports) ports.read(this.ports, this.onPortsDone);
   }
 
   private readDone(error: Error | null, health: SourceHealth): void {
@@ -135,6 +160,7 @@ export class Sampler {
     const index = this.clock.advance(at);
     this.links.commit(index, Number.isNaN(seconds) ? 0 : seconds);
     this.conntrack.commit(index, this.conntrackSample, this.conntrackHealth.ok, seconds);
+    this.ports.commit(index, Number.isNaN(seconds) ? 0 : seconds);
     this.lastCommitAt = at;
     this.sampledAt = at;
     this.lastTickMs = this.now() - at;

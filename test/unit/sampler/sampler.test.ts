@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHal } from '../../../hal/fake/fakeHal.ts';
-import { LINK_MULTICAST, LINK_RX_BYTES, LINK_RX_PACKETS, LINK_TX_PACKETS } from '../../../hal/index.ts';
+import { LINK_MULTICAST, LINK_RX_BYTES, LINK_RX_PACKETS, LINK_TX_PACKETS, PORT_BCAST, PORT_MCAST, PORT_MDNS } from '../../../hal/index.ts';
+import { PT_BCAST_PPS, PT_MCAST_PPS, PT_MDNS_PPS, PT_OTHER_PPS } from '../../../src/sampler/portTable.ts';
 import { CT_DROP_PS, CT_PCT } from '../../../src/sampler/conntrackHistory.ts';
 import { IF_MULTICAST_PPS, IF_RX_BPS, IF_RX_PPS, IF_TX_PPS } from '../../../src/sampler/linkTable.ts';
 import { Sampler } from '../../../src/sampler/sampler.ts';
@@ -21,6 +22,33 @@ function setup(intervalMs = 1000, maxInterfaces = 8) {
 }
 
 describe('Sampler', () => {
+  it('reads bridge-port counters once a plan is set, and stops when the plan is empty', async () => {
+    const { hal, sampler, step } = setup();
+    hal.addLink({ index: 2, name: 'eth0' });
+    hal.ports.setRate('lan1', PORT_BCAST, 40);
+    hal.ports.setRate('lan1', PORT_MDNS, 300);
+    hal.ports.setRate('lan1', PORT_MCAST, 310);
+    await hal.ports.apply({ bridge: 'br-lan', bridgeMac: null, ports: ['lan1'] });
+    expect(sampler.setPortPlan(['lan1'])).toEqual([]);
+    step();
+    step();
+    const at = sampler.clock.indexAt(0);
+    const lan1 = sampler.ports.row('lan1')!.history;
+    expect([lan1.get(PT_BCAST_PPS, at), lan1.get(PT_MCAST_PPS, at), lan1.get(PT_MDNS_PPS, at), lan1.get(PT_OTHER_PPS, at)]).toEqual([40, 310, 300, 50]);
+    expect(sampler.ticks).toBe(2);
+
+    hal.ports.failNext = new Error('EPERM');
+    step();
+    expect(sampler.portHealth.ok).toBe(false);
+    expect(sampler.links.row('eth0')).not.toBeNull(); // the other sources still committed
+    expect(sampler.ticks).toBe(3);
+
+    sampler.setPortPlan([]);
+    step();
+    expect(sampler.ports.row('lan1')!.history.get(PT_BCAST_PPS, sampler.clock.indexAt(0))).toBeNaN();
+    expect(sampler.ticks).toBe(4);
+  });
+
   it('turns counter deltas into per-second rates over the measured interval', () => {
     const { hal, step, latest } = setup();
     hal.addLink({ index: 2, name: 'eth0' }, { [LINK_RX_PACKETS]: 1200, [LINK_TX_PACKETS]: 300, [LINK_RX_BYTES]: 1_500_000, [LINK_MULTICAST]: 12 });
