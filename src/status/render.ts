@@ -64,6 +64,54 @@ function interfaceRow(link: InterfaceStatus): string[] {
   ];
 }
 
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/**
+ * One character per value, scaled to the largest; a blank for an unknown second. Scaled to
+ * the window's own peak, so the shape shows a burst; the peak is printed beside it.
+ */
+export function sparkline(values: readonly (number | null)[]): string {
+  const peak = Math.max(0, ...values.map((v) => v ?? 0));
+  return values
+    .map((v) => {
+      if (v === null) return ' ';
+      if (peak === 0) return SPARK[0]!;
+      return SPARK[Math.min(SPARK.length - 1, Math.floor((v / peak) * (SPARK.length - 1) + 0.5))]!;
+    })
+    .join('');
+}
+
+const PROTOCOL_NAMES: Record<string, string> = { arp: 'ARP', nd: 'ND', mdns: 'mDNS', ssdp: 'SSDP', dhcp: 'DHCP', other: 'other' };
+
+/** "mDNS 71 %": the protocol with the most broadcast + multicast frames, and its share. */
+export function topProtocol(link: InterfaceStatus): string {
+  if (link.protocols === null) return '';
+  const entries = Object.entries(link.protocols).filter((e): e is [string, number] => e[1] !== null);
+  const total = entries.reduce((sum, [, v]) => sum + v, 0);
+  if (total <= 0) return '';
+  const [name, value] = entries.reduce((best, e) => (e[1] > best[1] ? e : best));
+  return `${PROTOCOL_NAMES[name] ?? name} ${Math.round((value / total) * 100)} %`;
+}
+
+function portLines(interfaces: readonly InterfaceStatus[]): string[] {
+  const ports = interfaces.filter((link) => link.portCounterSource !== null);
+  if (ports.length === 0) return [];
+  const rows = ports.map((link) => {
+    const last = link.bcastMcastLast60s ?? [];
+    const peak = Math.max(0, ...last.map((v) => v ?? 0));
+    return [
+      link.name,
+      formatCount(link.bcastPps),
+      formatCount(link.mcastPps),
+      topProtocol(link),
+      link.ownFramesPerS ? formatCount(link.ownFramesPerS) : '',
+      `${sparkline(last)} ${formatCount(peak)}`,
+      link.portCounterSource ?? '',
+    ];
+  });
+  return ['', ...table([['port', 'bcast/s', 'mcast/s', 'top protocol', 'own/s', 'bcast+mcast, last 60 s (peak)', 'source'], ...rows])];
+}
+
 /** "3 s ago", "5m 02s ago": how old an ISO time is, for a person. */
 export function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
@@ -149,6 +197,7 @@ export function renderStatus(snapshot: StatusSnapshot, now = Date.now()): string
       ...shown.map(interfaceRow),
     ]),
   );
+  lines.push(...portLines(shown));
   lines.push('');
   lines.push(...alarmLines(snapshot.alarms, now));
   lines.push(mqttLine(snapshot.mqtt, now));

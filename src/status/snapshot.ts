@@ -19,6 +19,7 @@ import {
 } from '../sampler/linkTable.ts';
 import type { AlarmState } from '../alarms/types.ts';
 import type { Sampler } from '../sampler/sampler.ts';
+import { portFields } from './portStatus.ts';
 import type {
   AgentStatus,
   AlarmStatus,
@@ -39,6 +40,11 @@ export interface SnapshotContext {
   alarms: () => readonly AlarmState[];
   mqtt: () => MqttStatus;
   prometheus: () => MetricsEndpointStatus;
+}
+
+/** How a person should read the port counters' origin. */
+function portSourceLabel(backend: string): string | null {
+  return backend === 'none' ? null : backend;
 }
 
 function isoOrNull(epochMs: number | null): string | null {
@@ -102,6 +108,7 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       multicastPps: known(history.get(IF_MULTICAST_PPS, latest)),
       errorsPerS: known(history.get(IF_ERRORS_PS, latest)),
       dropsPerS: known(history.get(IF_DROPS_PS, latest)),
+      ...portFields(sampler, row.name, hal.ports ? portSourceLabel(hal.ports.status.backend) : null),
     });
   }
   const health = (h: Sampler['linkHealth']) => ({ ok: h.ok, lastError: h.lastError, failures: h.failures });

@@ -81,6 +81,29 @@ export interface InterfaceStatus {
   multicastPps: number | null;
   errorsPerS: number | null;
   dropsPerS: number | null;
+  /**
+   * Bridge ports only (null elsewhere): ingress broadcast and multicast frames per second as
+   * the port-counter source counts them, which `portCounterSource` names.
+   */
+  bcastPps: number | null;
+  mcastPps: number | null;
+  /** Broadcast + multicast frames per second by protocol; `other` is what none matched. */
+  protocols: PortProtocols | null;
+  /** Frames per second arriving with the bridge's own MAC as source: only a loop does that. */
+  ownFramesPerS: number | null;
+  /** "nftables", "ethtool", "interface multicast counter"… null when the port is not counted. */
+  portCounterSource: string | null;
+  /** Broadcast + multicast pps, one value per second for the last 60 s, oldest first. */
+  bcastMcastLast60s: (number | null)[] | null;
+}
+
+export interface PortProtocols {
+  arp: number | null;
+  nd: number | null;
+  mdns: number | null;
+  ssdp: number | null;
+  dhcp: number | null;
+  other: number | null;
 }
 
 export interface AlarmStatus {

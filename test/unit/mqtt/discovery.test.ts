@@ -89,6 +89,7 @@ function link(name: string, role: InterfaceStatus['role']): InterfaceStatus {
   return {
     name, index: 1, kind: 'ethernet', role, master: null, operState: 'up', mtu: 1500, mac: null,
     rxPps: 12.345, txPps: 1, rxBps: 1234.5, txBps: 10, multicastPps: 0.26, errorsPerS: 0, dropsPerS: null,
+    bcastPps: null, mcastPps: null, protocols: null, ownFramesPerS: null, portCounterSource: null, bcastMcastLast60s: null,
   };
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatBitrate, formatCount, formatDuration, renderStatus } from '../../../src/status/render.ts';
+import { formatBitrate, formatCount, formatDuration, renderStatus, sparkline, topProtocol } from '../../../src/status/render.ts';
 import type { StatusSnapshot } from '../../../src/status/types.ts';
+
+const NO_PORT = { bcastPps: null, mcastPps: null, protocols: null, ownFramesPerS: null, portCounterSource: null, bcastMcastLast60s: null };
 
 const snapshot: StatusSnapshot = {
   agent: {
@@ -19,9 +21,9 @@ const snapshot: StatusSnapshot = {
     searchRestart: 0, dropPerS: 0.5, earlyDropPerS: 0, insertFailedPerS: 0,
   },
   interfaces: [
-    { name: 'lo', index: 1, kind: 'loopback', role: null, master: null, operState: 'unknown', mtu: 65536, mac: null, rxPps: 1, txPps: 1, rxBps: 100, txBps: 100, multicastPps: 0, errorsPerS: 0, dropsPerS: 0 },
-    { name: 'eth0', index: 2, kind: 'ethernet', role: 'wan', master: null, operState: 'up', mtu: 1500, mac: null, rxPps: 1234, txPps: 99.5, rxBps: 1_500_000, txBps: null, multicastPps: 3, errorsPerS: 0, dropsPerS: 2 },
-    { name: 'lan1', index: 3, kind: 'dsa', role: 'lan', master: 'br-lan', operState: 'up', mtu: 1500, mac: null, rxPps: null, txPps: null, rxBps: null, txBps: null, multicastPps: null, errorsPerS: null, dropsPerS: null },
+    { name: 'lo', index: 1, kind: 'loopback', role: null, master: null, operState: 'unknown', mtu: 65536, mac: null, rxPps: 1, txPps: 1, rxBps: 100, txBps: 100, multicastPps: 0, errorsPerS: 0, dropsPerS: 0, ...NO_PORT },
+    { name: 'eth0', index: 2, kind: 'ethernet', role: 'wan', master: null, operState: 'up', mtu: 1500, mac: null, rxPps: 1234, txPps: 99.5, rxBps: 1_500_000, txBps: null, multicastPps: 3, errorsPerS: 0, dropsPerS: 2, ...NO_PORT },
+    { name: 'lan1', index: 3, kind: 'dsa', role: 'lan', master: 'br-lan', operState: 'up', mtu: 1500, mac: null, rxPps: null, txPps: null, rxBps: null, txBps: null, multicastPps: null, errorsPerS: null, dropsPerS: null, ...NO_PORT },
   ],
   alarms: [],
   mqtt: {
@@ -106,5 +108,35 @@ describe('formatters', () => {
     expect(formatCount(2_500_000)).toBe('2.5M');
     expect(formatBitrate(125_000_000)).toBe('1.00 Gb/s');
     expect(formatBitrate(100)).toBe('800 b/s');
+  });
+});
+
+describe('bridge ports', () => {
+  const minute = Array.from({ length: 60 }, (_, i) => (i < 50 ? 4 : i === 59 ? null : 320));
+  const lan1 = {
+    ...snapshot.interfaces[2]!,
+    bcastPps: 2, mcastPps: 318, ownFramesPerS: 0,
+    protocols: { arp: 2, nd: 1, mdns: 300, ssdp: 10, dhcp: 0, other: 7 },
+    portCounterSource: 'nftables', bcastMcastLast60s: minute,
+  };
+
+  it('lists each counted port with its rates, top protocol, a 60 s sparkline and the source', () => {
+    const out = renderStatus({ ...snapshot, interfaces: [snapshot.interfaces[1]!, lan1] }, NOW);
+    const header = out.split('\n').find((l) => l.startsWith('port'))!;
+    expect(header).toMatch(/^port +bcast\/s +mcast\/s +top protocol +own\/s +bcast\+mcast, last 60 s \(peak\) +source$/);
+    const row = out.split('\n').filter((l) => l.startsWith('lan1 ')).at(-1)!;
+    expect(row).toContain('mDNS 94 %');
+    expect(row).toContain(`${'▁'.repeat(50)}${'█'.repeat(9)}  320`);
+    expect(row).toMatch(/nftables$/);
+  });
+
+  it('draws a flat line for a quiet minute and blanks for unknown seconds', () => {
+    expect(sparkline([0, 0, null, 0])).toBe('▁▁ ▁');
+    expect(sparkline([1, 2, 4, 8])).toBe('▂▃▅█');
+    expect(topProtocol({ ...lan1, protocols: { arp: 0, nd: 0, mdns: 0, ssdp: 0, dhcp: 0, other: 0 } })).toBe('');
+  });
+
+  it('shows no port table when no port is counted', () => {
+    expect(renderStatus(snapshot, NOW)).not.toMatch(/^port /m);
   });
 });
