@@ -120,6 +120,11 @@ export function buildDiscovery(input: DiscoveryInput): { topic: string; payload:
     sensor({ id: `${slug}_rx_rate`, name: `${label} received`, template: value('rx_bytes_ps'), unit: 'B/s', deviceClass: 'data_rate', precision: 0, live: true, measurement: true });
     sensor({ id: `${slug}_tx_rate`, name: `${label} sent`, template: value('tx_bytes_ps'), unit: 'B/s', deviceClass: 'data_rate', precision: 0, live: true, measurement: true });
     sensor({ id: `${slug}_multicast`, name: `${label} multicast`, template: value('multicast_pps'), unit: 'packets/s', precision: 1, icon: 'mdi:broadcast', live: true, measurement: true });
+    if (port.counted) {
+      // Storms and loops show first as broadcast; the driver's counters have none (notes/loop-storm.md §2.1).
+      sensor({ id: `${slug}_broadcast`, name: `${label} broadcast`, template: value('broadcast_pps'), unit: 'packets/s', precision: 1, icon: 'mdi:broadcast', live: true, measurement: true });
+      sensor({ id: `${slug}_counter_source`, name: `${label} counter source`, template: value('counter_source'), diagnostic: true, icon: 'mdi:counter', live: false, measurement: false });
+    }
     sensor({ id: `${slug}_rx_packets`, name: `${label} packets received`, template: value('rx_pps'), unit: 'packets/s', precision: 0, disabled: true, live: true, measurement: true });
     sensor({ id: `${slug}_tx_packets`, name: `${label} packets sent`, template: value('tx_pps'), unit: 'packets/s', precision: 0, disabled: true, live: true, measurement: true });
     sensor({ id: `${slug}_errors`, name: `${label} errors`, template: value('errors_ps'), unit: 'errors/s', precision: 1, diagnostic: true, disabled: true, live: true, measurement: true });

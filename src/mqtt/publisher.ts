@@ -247,7 +247,7 @@ export function alarmAttributes(state: AlarmState, changesWhileOffline: number):
 }
 
 function samePorts(a: readonly PublishedPort[], b: readonly PublishedPort[]): boolean {
-  return a.length === b.length && a.every((port, i) => port.name === b[i]?.name && port.role === b[i]?.role);
+  return a.length === b.length && a.every((port, i) => port.name === b[i]?.name && port.role === b[i]?.role && port.counted === b[i]?.counted);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -15,7 +15,12 @@ export interface PortState {
   tx_bytes_ps: number | null;
   rx_pps: number | null;
   tx_pps: number | null;
+  /** From the bridge-port counters when the port is counted, else the driver's counter. */
   multicast_pps: number | null;
+  /** Counted bridge ports only (else null): ingress broadcast frames per second. */
+  broadcast_pps: number | null;
+  /** Where broadcast/multicast come from: "nftables", "ethtool"…; null = the driver's multicast counter. */
+  counter_source: string | null;
   errors_ps: number | null;
   drops_ps: number | null;
 }
@@ -37,12 +42,16 @@ export interface StateDocument {
 export interface PublishedPort {
   name: string;
   role: Exclude<InterfaceRole, null>;
+  /** Has bridge-port broadcast/multicast counters (a LAN bridge port). */
+  counted: boolean;
 }
 
 /** The ports worth an entity in HA: loopback, tunnels and containers' veths are not. */
 export function publishedPorts(snapshot: StatusSnapshot): PublishedPort[] {
   const ports: PublishedPort[] = [];
-  for (const link of snapshot.interfaces) if (link.role !== null) ports.push({ name: link.name, role: link.role });
+  for (const link of snapshot.interfaces) {
+    if (link.role !== null) ports.push({ name: link.name, role: link.role, counted: link.portCounterSource !== null });
+  }
   return ports.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -67,7 +76,9 @@ export function buildStateDocument(snapshot: StatusSnapshot, ports: readonly Pub
       tx_bytes_ps: round(link?.txBps ?? null, 0),
       rx_pps: round(link?.rxPps ?? null, 1),
       tx_pps: round(link?.txPps ?? null, 1),
-      multicast_pps: round(link?.multicastPps ?? null, 1),
+      multicast_pps: round((port.counted ? link?.mcastPps : link?.multicastPps) ?? null, 1),
+      broadcast_pps: port.counted ? round(link?.bcastPps ?? null, 1) : null,
+      counter_source: port.counted ? (link?.portCounterSource ?? null) : null,
       errors_ps: round(link?.errorsPerS ?? null, 1),
       drops_ps: round(link?.dropsPerS ?? null, 1),
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDiscovery, componentSlug, expireAfterSeconds, type DiscoveryInput } from '../../../src/mqtt/discovery.ts';
 import { agentIdentity } from '../../../src/mqtt/identity.ts';
-import { buildStateDocument, publishedPorts } from '../../../src/mqtt/stateDocument.ts';
+import { buildStateDocument, publishedPorts, type PublishedPort } from '../../../src/mqtt/stateDocument.ts';
 import { Topics } from '../../../src/mqtt/topics.ts';
 import type { InterfaceStatus, StatusSnapshot } from '../../../src/status/types.ts';
 import { validateDeviceDiscovery } from '../../mqtt/discoveryValidator.ts';
@@ -16,9 +16,9 @@ function input(overrides: Partial<DiscoveryInput> = {}): DiscoveryInput {
     device: { name: 'raspberrypi', manufacturer: 'Raspberry Pi Ltd', model: 'Raspberry Pi 4 Model B Rev 1.4', osRelease: 'Debian GNU/Linux 12 (bookworm)' },
     agentVersion: '1.2.3',
     ports: [
-      { name: 'br-lan', role: 'bridge' },
-      { name: 'eth0', role: 'wan' },
-      { name: 'eth1.10', role: 'lan' },
+      { name: 'br-lan', role: 'bridge', counted: false },
+      { name: 'eth0', role: 'wan', counted: false },
+      { name: 'eth1.10', role: 'lan', counted: true },
     ],
     alarms: [{ name: 'nat_table', title: 'NAT table almost full' }],
     stateIntervalMs: 10_000,
@@ -60,7 +60,7 @@ describe('buildDiscovery', () => {
     });
     expect(payload.cmps.eth0_rx_rate?.name).toBe('eth0 (WAN) received');
     expect(componentSlug('br-lan')).toBe('br_lan');
-    const odd = buildDiscovery(input({ ports: [{ name: "it's\\x", role: 'lan' }] })).payload.cmps;
+    const odd = buildDiscovery(input({ ports: [{ name: "it's\\x", role: 'lan', counted: false }] })).payload.cmps;
     expect(odd.it_s_x_rx_rate?.val_tpl).toBe("{{ value_json.ports['it\\'s\\\\x'].rx_bytes_ps }}");
   });
 
@@ -72,6 +72,12 @@ describe('buildDiscovery', () => {
     expect(payload.cmps.alarm_nat_table?.exp_aft).toBeUndefined();
   });
 
+  it('gives counted bridge ports a broadcast sensor and a diagnostic counter-source sensor', () => {
+    expect(payload.cmps.eth1_10_broadcast).toMatchObject({ unit_of_meas: 'packets/s', stat_cla: 'measurement', val_tpl: "{{ value_json.ports['eth1.10'].broadcast_pps }}" });
+    expect(payload.cmps.eth1_10_counter_source).toMatchObject({ ent_cat: 'diagnostic', val_tpl: "{{ value_json.ports['eth1.10'].counter_source }}" });
+    expect(payload.cmps.eth0_broadcast).toBeUndefined();
+  });
+
   it('turns removed components into bare platform markers, as HA documents', () => {
     const { payload: withRemoval } = buildDiscovery(input({ removed: new Map([['lan9_rx_rate', 'sensor']]) }));
     expect(withRemoval.cmps.lan9_rx_rate).toEqual({ p: 'sensor' });
@@ -79,8 +85,8 @@ describe('buildDiscovery', () => {
   });
 
   it('stays small enough to resend on every HA restart: under 32 kB with 10 ports', () => {
-    const ports = [{ name: 'eth0', role: 'wan' as const }, { name: 'br-lan', role: 'bridge' as const }];
-    for (let i = 1; i <= 8; i++) ports.push({ name: `lan${i}`, role: 'lan' as const } as never);
+    const ports: PublishedPort[] = [{ name: 'eth0', role: 'wan', counted: false }, { name: 'br-lan', role: 'bridge', counted: false }];
+    for (let i = 1; i <= 8; i++) ports.push({ name: `lan${i}`, role: 'lan', counted: true });
     expect(JSON.stringify(buildDiscovery(input({ ports })).payload).length).toBeLessThan(32_000);
   });
 });
@@ -102,13 +108,23 @@ describe('state document', () => {
 
   it('publishes the ports with a role, sorted, and nothing else', () => {
     expect(publishedPorts(snapshot)).toEqual([
-      { name: 'eth0', role: 'wan' },
-      { name: 'lan1', role: 'lan' },
+      { name: 'eth0', role: 'wan', counted: false },
+      { name: 'lan1', role: 'lan', counted: false },
     ]);
   });
 
+  it('takes broadcast and multicast of a counted bridge port from the port counters', () => {
+    const counted = {
+      ...snapshot,
+      interfaces: [{ ...link('lan1', 'lan'), bcastPps: 2.04, mcastPps: 318.26, portCounterSource: 'nftables' }],
+    } as unknown as StatusSnapshot;
+    const doc = buildStateDocument(counted, publishedPorts(counted));
+    expect(doc.ports.lan1).toMatchObject({ broadcast_pps: 2, multicast_pps: 318.3, counter_source: 'nftables' });
+    expect(buildStateDocument(snapshot, publishedPorts(snapshot)).ports.lan1).toMatchObject({ broadcast_pps: null, multicast_pps: 0.3, counter_source: null });
+  });
+
   it('rounds for people, keeps unknown as null, and lists a vanished port with nulls', () => {
-    const doc = buildStateDocument(snapshot, [...publishedPorts(snapshot), { name: 'lan2', role: 'lan' }]);
+    const doc = buildStateDocument(snapshot, [...publishedPorts(snapshot), { name: 'lan2', role: 'lan', counted: false }]);
     expect(doc.conntrack).toEqual({ count: 15744, max: 16384, pct: 96.1, drop_ps: 0, early_drop_ps: null, insert_failed_ps: 0 });
     expect(doc.ports.eth0).toMatchObject({ role: 'wan', present: true, rx_pps: 12.3, rx_bytes_ps: 1235, multicast_pps: 0.3, drops_ps: null });
     expect(doc.ports.lan2).toMatchObject({ role: 'lan', present: false, oper_state: null, rx_pps: null });
