@@ -8,7 +8,11 @@
  */
 
 /** Which implementation serves a source, and why it was chosen. Shown in `agent status`. */
-export type BackendName = 'netlink' | 'sysfs' | 'procfs' | 'fake' | 'none';
+/**
+ * 'nftables': counters in our own nft table read over netlink (port counters); 'ethtool': the
+ * NIC's hardware MIB counters (port counters, planned).
+ */
+export type BackendName = 'netlink' | 'sysfs' | 'procfs' | 'nftables' | 'ethtool' | 'fake' | 'none';
 
 export interface SourceStatus {
   /** Backend in use. 'none' means the feature is off; `detail` says why. */

@@ -1,7 +1,9 @@
 /**
  * Netlink numbers we use, from the Linux uapi headers (values checked against
- * /usr/include/linux/{netlink,rtnetlink,if_link,netfilter/nfnetlink*.h} of linux-libc-dev 6.1
- * and on a live 6.18 kernel). Names follow the kernel's so they can be grepped there.
+ * /usr/include/linux/{netlink,rtnetlink,if_link,neighbour,netfilter/nfnetlink*.h} of
+ * linux-libc-dev 6.1 and on a live 6.18 kernel; the neighbour/FDB ones also against
+ * torvalds/linux include/uapi/linux/{neighbour,rtnetlink}.h and net/bridge/br_fdb.c).
+ * Names follow the kernel's so they can be grepped there.
  */
 
 // include/uapi/linux/netlink.h
@@ -32,10 +34,20 @@ export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWSTATS = 92;
 export const RTM_GETSTATS = 94;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
 /** Multicast group number (not mask) for link notifications. */
 export const RTNLGRP_LINK = 1;
+/**
+ * Group for neighbour notifications: ARP/ND entries (AF_INET/AF_INET6) and bridge FDB
+ * entries (AF_BRIDGE, net/bridge/br_fdb.c fdb_notify()). enum rtnetlink_groups:
+ * NONE, LINK, NOTIFY, NEIGH.
+ */
+export const RTNLGRP_NEIGH = 3;
 
 export const AF_UNSPEC = 0;
+/** include/linux/socket.h (not uapi; glibc bits/socket.h PF_BRIDGE has the same 7). */
+export const AF_BRIDGE = 7;
 
 /** struct ifinfomsg: u8 family, u8 pad, u16 type (ARPHRD_*), s32 index, u32 flags, u32 change. */
 export const IFINFOMSG_LEN = 16;
@@ -62,6 +74,41 @@ export const IFLA_STATS_FILTER_LINK_64 = 1 << (IFLA_STATS_LINK_64 - 1);
  * rx_otherhost_dropped), so readers check the length only against what they read.
  */
 export const RTNL_LINK_STATS64_MIN_LEN = 9 * 8;
+
+// include/uapi/linux/neighbour.h (torvalds/linux; same in linux-libc-dev 6.1 and on 6.18)
+/**
+ * struct ndmsg: u8 family, u8 pad1, u16 pad2, s32 ifindex, u16 state (NUD_*), u8 flags
+ * (NTF_*), u8 type. For a bridge FDB entry (br_fdb.c fdb_fill_info()) the family is
+ * AF_BRIDGE and ifindex is the port, or the bridge itself for entries with no port.
+ */
+export const NDMSG_LEN = 12;
+export const NDMSG_FAMILY = 0;
+export const NDMSG_IFINDEX = 4;
+export const NDMSG_STATE = 8;
+export const NDMSG_FLAGS = 10;
+
+// enum NDA_*: UNSPEC, DST, LLADDR, CACHEINFO, PROBES, VLAN, PORT, VNI, IFINDEX, MASTER, …
+export const NDA_LLADDR = 2;
+/** u16; fdb_fill_info() adds it only when the entry's VLAN id is not 0. */
+export const NDA_VLAN = 5;
+/** u32 ifindex of the bridge; fdb_fill_info() always adds it, vxlan and NTF_SELF entries don't. */
+export const NDA_MASTER = 9;
+
+// ndm_flags
+/** Entry of the device's own table (rtnl_fdb_notify(): unicast/multicast address lists, vxlan). */
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+/** Learned by hardware (switchdev/DSA) and synced into the software bridge. */
+export const NTF_EXT_LEARNED = 0x10;
+export const NTF_OFFLOADED = 0x20;
+/** Pinned to its port: br_fdb_update() never moves it. */
+export const NTF_STICKY = 0x40;
+
+// ndm_state; fdb_to_nud(): local → PERMANENT, static → NOARP, aged → STALE, else REACHABLE.
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
 
 // include/uapi/linux/if_arp.h (ifi_type)
 export const ARPHRD_ETHER = 1;
@@ -100,3 +147,29 @@ export const ENOENT = 2;
 export const EBUSY = 16;
 export const ENOBUFS = 105;
 export const EOPNOTSUPP = 95;
+
+// nf_tables over nfnetlink: per-port counters are named counter objects in our own table,
+// dumped with NFT_MSG_GETOBJ. Values checked against torvalds/linux (master, 2025) and
+// /usr/include/linux of linux-libc-dev 6.1:
+// include/uapi/linux/netfilter/nfnetlink.h
+export const NFNL_SUBSYS_NFTABLES = 10;
+// include/uapi/linux/netfilter.h (enum nfproto); nfgenmsg.nfgen_family of nf_tables messages.
+export const NFPROTO_BRIDGE = 7;
+// include/uapi/linux/netfilter/nf_tables.h (enum nf_tables_msg_types)
+export const NFT_MSG_NEWOBJ = 18;
+export const NFT_MSG_GETOBJ = 19;
+export const NFT_GETOBJ = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
+/** Type of each object in a GETOBJ dump reply (nf_tables_dump_obj fills NFT_MSG_NEWOBJ). */
+export const NFT_NEWOBJ = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ;
+// enum nft_object_attributes. In a dump request NFTA_OBJ_TABLE (NUL-terminated string) and
+// NFTA_OBJ_TYPE (be32) filter the dump (net/netfilter/nf_tables_api.c nf_tables_dump_obj_start).
+export const NFTA_OBJ_TABLE = 1;
+export const NFTA_OBJ_NAME = 2;
+export const NFTA_OBJ_TYPE = 3;
+export const NFTA_OBJ_DATA = 4;
+// #define NFT_OBJECT_COUNTER
+export const NFT_OBJECT_COUNTER = 1;
+// enum nft_counter_attributes, nested in NFTA_OBJ_DATA: be64 each (net/netfilter/nft_counter.c
+// nft_counter_do_dump: nla_put_be64(..., cpu_to_be64(total.packets), NFTA_COUNTER_PAD)).
+export const NFTA_COUNTER_BYTES = 1;
+export const NFTA_COUNTER_PACKETS = 2;

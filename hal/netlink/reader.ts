@@ -181,6 +181,14 @@ export class AttrCursor {
     return this.length >= 4 ? this.buf.readUInt32BE(this.offset) : NaN;
   }
 
+  /**
+   * Big-endian u64 (nf_tables counters: nla_put_be64) as a number, exact to 2^53. Read as
+   * two u32 halves: the payload is only 4-byte aligned unless a PAD attribute preceded it.
+   */
+  u64be(): number {
+    return this.length >= 8 ? this.buf.readUInt32BE(this.offset) * TWO_POW_32 + this.buf.readUInt32BE(this.offset + 4) : NaN;
+  }
+
   /** NUL-terminated string payload. Allocates: use only off the hot path (inventory). */
   string(): string {
     let end = this.offset + this.length;
@@ -195,5 +203,7 @@ export class AttrCursor {
  */
 export function nlmsgErrno(msg: MessageCursor): number {
   if (msg.length < NLMSG_HDRLEN + 4) return NaN;
-  return -readS32(msg.buf, msg.payloadOffset);
+  // 0 - x, not -x: -0 is not a small integer, so `-readS32()` of an ACK or DONE (error 0)
+  // boxed a new heap number on every dump (16 bytes per read, seen with the sampling profiler).
+  return 0 - readS32(msg.buf, msg.payloadOffset);
 }

@@ -5,6 +5,7 @@
 // built it with scripts/lab/natlab.sh and wants it kept. The record is written
 // BEFORE the namespace exists and removed AFTER it is gone, so a namespace that
 // matches our naming but has no record is always an orphan.
+import { randomBytes } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { run, runSyncQuiet } from './exec.ts';
 
 export const PID_DIR = '/run/lanwatch-lab';
 // Run ids are [0-9a-z]{1,8}; probe namespaces carry the creator pid in hex.
-export const LAB_NS_RE = /^lw[0-9a-z]{1,8}-(rtr|wan|lan[0-9]+)$/;
+// natLab: rtr, wan, lanK; loopLab: sw, dumb, hK.
+export const LAB_NS_RE = /^lw[0-9a-z]{1,8}-(rtr|wan|lan[0-9]+|sw|dumb|h[0-9]+)$/;
 const PROBE_NS_RE = /^lwprobe([0-9a-f]+)$/;
 
 function startTimeOf(pid: number): string | null {
@@ -53,6 +55,20 @@ export function claimNames(names: readonly string[]): boolean {
     }
   }
   return true;
+}
+
+/**
+ * Picks a fresh random run id whose namespaces (`namesOf(id)`) neither exist nor are
+ * claimed, and claims them, before any namespace is created.
+ */
+export async function claimRunId(namesOf: (id: string) => string[]): Promise<string> {
+  const existing = await listNamespaces();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const id = randomBytes(2).toString('hex');
+    if (existing.some((ns) => ns.startsWith(`lw${id}-`))) continue;
+    if (claimNames(namesOf(id))) return id;
+  }
+  throw new Error('could not claim a free lab run id');
 }
 
 type OwnerState = 'alive' | 'dead' | 'manual';

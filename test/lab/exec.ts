@@ -112,10 +112,11 @@ let cachedReason: string | null | undefined;
  * Actually creates and deletes a probe namespace, because capabilities alone
  * do not prove it works (seccomp, read-only /run, nested containers).
  */
-export function labSkipReason(): string | null {
-  if (cachedReason !== undefined) return cachedReason;
-  cachedReason = computeSkipReason();
-  return cachedReason;
+export function labSkipReason(extraTools: readonly string[] = []): string | null {
+  if (cachedReason === undefined) cachedReason = computeSkipReason();
+  if (cachedReason !== null) return cachedReason;
+  const missing = extraTools.filter((t) => findOnPath(t) === null);
+  return missing.length > 0 ? `lab needs ${missing.join(', ')} on PATH` : null;
 }
 
 function computeSkipReason(): string | null {
@@ -141,12 +142,13 @@ export function ciIsSet(): boolean {
 
 /**
  * Gate for lab test files: `const skip = requireLab(); describe.skipIf(skip)(...)`.
- * Returns null when the lab can run. Otherwise prints the reason and returns it so
+ * `extraTools`: what else the file runs (e.g. ['tc', 'tcpdump']). Returns null when the
+ * lab can run. Otherwise prints the reason and returns it so
  * the suite is skipped - except when CI is set (CI=true): then it throws, failing
  * the test file, because CI must actually exercise the lab.
  */
-export function requireLab(): string | null {
-  const reason = labSkipReason();
+export function requireLab(extraTools: readonly string[] = []): string | null {
+  const reason = labSkipReason(extraTools);
   if (reason === null) return null;
   if (ciIsSet()) throw new Error(`lab prerequisites missing under CI: ${reason}`);
   console.warn(`[lab] skipping namespace tests: ${reason}`);
