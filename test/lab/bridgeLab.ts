@@ -17,7 +17,7 @@
 // hooks and sweeping, see cleanup.ts); addresses only inside 10.88.0.0/16 (the hosts' /24,
 // 10.88.<vid>.x in tagged frames, the own-MAC sender's 10.88.99.x) and link-local; no default route anywhere, so nothing can leave the lab.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimRunId, removeNamespace, sweepStaleLabs, trackNamespaces, untrackNamespaces } from './cleanup.ts';
+import { claimRunId, labNamespaces, sweepStaleLabs } from './cleanup.ts';
 import { inNs, run, type RunOptions, type RunResult } from './exec.ts';
 import { waitOperUp } from './natLab.ts';
 import { linkStats } from './oracle.ts';
@@ -135,7 +135,7 @@ export async function createBridgeLab(opts: BridgeLabOptions = {}): Promise<Brid
     return host;
   };
 
-  let destroying: Promise<void> | undefined;
+  const namespaces = labNamespaces(allNs);
   const lab: BridgeLab = {
     runId,
     sw,
@@ -175,20 +175,13 @@ export async function createBridgeLab(opts: BridgeLabOptions = {}): Promise<Brid
         }
       }
     },
-    destroy: () => {
-      destroying ??= (async () => {
-        await Promise.all(allNs.map((ns) => removeNamespace(ns)));
-        untrackNamespaces(allNs);
-      })();
-      return destroying;
-    },
+    destroy: namespaces.destroy,
   };
 
   // Records were written by claimRunId; tracked before anything exists, so a crash at any
   // point below is cleaned by the exit hook or the next sweep.
-  trackNamespaces(allNs);
   try {
-    await run('ip', ['-batch', '-'], { input: allNs.map((ns) => `netns add ${ns}\n`).join('') });
+    await namespaces.create();
     await sysctls(sw, SWITCH_SYSCTLS);
     await Promise.all(allNs.map((ns) => ipBatch(ns, ['link set dev lo up'])));
     await ipBatch(sw, [

@@ -190,3 +190,25 @@ export function trackNamespaces(names: readonly string[]): void {
 export function untrackNamespaces(names: readonly string[]): void {
   for (const ns of names) owned.delete(ns);
 }
+
+/**
+ * The namespaces of one lab: tracked before any exists (so a crash at any later point is
+ * cleaned by the exit hook or the next sweep), created in one `ip -batch`, and removed at
+ * most once however often destroy() is called.
+ */
+export function labNamespaces(names: readonly string[]): { create(): Promise<void>; destroy(): Promise<void> } {
+  let destroying: Promise<void> | undefined;
+  return {
+    create: async () => {
+      trackNamespaces(names);
+      await run('ip', ['-batch', '-'], { input: names.map((ns) => `netns add ${ns}\n`).join('') });
+    },
+    destroy: () => {
+      destroying ??= (async () => {
+        await Promise.all(names.map((ns) => removeNamespace(ns)));
+        untrackNamespaces(names);
+      })();
+      return destroying;
+    },
+  };
+}

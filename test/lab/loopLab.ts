@@ -18,7 +18,7 @@
 // no default route anywhere, so nothing can leave the lab. IPv6 is off so the lab stays
 // quiet: the bridge learns only what a test sends.
 import { performance } from 'node:perf_hooks';
-import { claimRunId, removeNamespace, sweepStaleLabs, trackNamespaces, untrackNamespaces } from './cleanup.ts';
+import { claimRunId, labNamespaces, sweepStaleLabs } from './cleanup.ts';
 import { inNs, run, type RunOptions, type RunResult } from './exec.ts';
 import { waitOperUp } from './natLab.ts';
 
@@ -137,7 +137,7 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
     return host.ns;
   };
   let loop: LoopLinks | null = null;
-  let destroying: Promise<void> | undefined;
+  const namespaces = labNamespaces(allNs);
 
   /** Cables host K to a new br0 port `port`, with the host's fixed MAC and address. */
   const cable = async (host: LoopHost, port: string): Promise<void> => {
@@ -224,20 +224,13 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
       await cable(host, toPort);
       await Promise.all([waitOperUp(sw, [toPort]), waitOperUp(host.ns, [host.ifname])]);
     },
-    destroy: () => {
-      destroying ??= (async () => {
-        await Promise.all(allNs.map((ns) => removeNamespace(ns)));
-        untrackNamespaces(allNs);
-      })();
-      return destroying;
-    },
+    destroy: namespaces.destroy,
   };
 
   // Records were written by claimRunId; tracked before anything exists, so a crash at any
   // point below is cleaned by the exit hook or the next sweep.
-  trackNamespaces(allNs);
   try {
-    await run('ip', ['-batch', '-'], { input: allNs.map((ns) => `netns add ${ns}\n`).join('') });
+    await namespaces.create();
     await Promise.all(allNs.map((ns) => quietNs(ns)));
     await Promise.all(allNs.map((ns) => ipBatch(ns, ['link set dev lo up'])));
     await ipBatch(sw, [

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inNs, run, type RunOptions, type RunResult } from './exec.ts';
-import { claimNames, listNamespaces, removeNamespace, sweepStaleLabs, trackNamespaces, untrackNamespaces } from './cleanup.ts';
+import { claimNames, labNamespaces, listNamespaces, sweepStaleLabs } from './cleanup.ts';
 
 export type LanKey = `lan${number}`;
 /** 'lan' is an alias of 'lan0', the first LAN host. */
@@ -182,7 +182,7 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
     return host.ns;
   };
 
-  let destroying: Promise<void> | undefined;
+  const namespaces = labNamespaces(allNs);
   const lab: NatLab = {
     runId,
     names: { rtr, lan: nsName('lan'), wan },
@@ -193,20 +193,13 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
     nftTable: NFT_TABLE,
     nsName,
     exec: (key, cmd, args, runOpts) => inNs(nsName(key), cmd, args, runOpts),
-    destroy: () => {
-      destroying ??= (async () => {
-        await Promise.all(allNs.map((ns) => removeNamespace(ns)));
-        untrackNamespaces(allNs);
-      })();
-      return destroying;
-    },
+    destroy: namespaces.destroy,
   };
 
   // Ownership is already recorded (claimRunId); tracking before anything exists
   // means a crash at any point below is cleaned by the exit hook or next sweep.
-  trackNamespaces(allNs);
   try {
-    await run('ip', ['-batch', '-'], { input: allNs.map((ns) => `netns add ${ns}\n`).join('') });
+    await namespaces.create();
     const v6 = opts.ipv6 === true ? [] : ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
     // bridge-nf-call-iptables defaults to 1 in a new netns; OpenWrt-like routers
     // don't pass bridged LAN<->LAN frames through conntrack, so neither do we.
