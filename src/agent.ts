@@ -15,7 +15,7 @@ import { defaultRouteInterfaces } from '../hal/procfs/routes.ts';
 import { checkConfig, DEFAULT_CONFIG, formatProblems, mergeConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startMetricsEndpoint } from './metrics/endpoint.ts';
-import { agentIdentity, createMqttSink, describeDevice, primaryMac, type MqttSink } from './mqtt/index.ts';
+import { agentIdentity, createMqttSink, describeDevice, primaryMac } from './mqtt/index.ts';
 import type { ConnectFunction } from './mqtt/connection.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { buildSnapshot, type SnapshotContext } from './status/snapshot.ts';
@@ -141,14 +141,14 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 
   let metricsStatus: MetricsEndpointStatus = { url: null, error: null };
-  let mqtt: MqttSink | null = null;
   const context: SnapshotContext = {
     sampler,
     hal,
     startedAtMono,
     roles: board,
     alarms: () => alarms.states(),
-    mqtt: () => mqtt!.status(),
+    // Read only once the status server runs, which starts after mqttSink exists.
+    mqtt: () => mqttSink.status(),
     prometheus: () => metricsStatus,
     agent: {
       version: VERSION,
@@ -180,7 +180,6 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
     connect: deps.mqttConnect,
     tuning: deps.mqttTuning,
   });
-  mqtt = mqttSink;
   alarms.onEvent((event) => mqttSink.onAlarm(event));
 
   let resolveTimer: NodeJS.Timeout | null = null;

@@ -18,15 +18,13 @@ import type {
   SourceStatus,
 } from '../index.ts';
 import { FakePortCounters } from './fakePorts.ts';
+import { CounterAdvancer, type RateCounterState } from './rateCounters.ts';
 import { copyConntrackSample, LINK_FIELDS } from '../index.ts';
 
 export type FakeClock = () => number;
 
-interface FakeLinkState {
+interface FakeLinkState extends RateCounterState {
   info: LinkInfo;
-  counters: Float64Array;
-  /** Per-second increments per LINK_* field. */
-  rates: Float64Array;
 }
 
 export class FakeInventory implements LinkInventory {
@@ -59,10 +57,10 @@ export class FakeLinkStats implements LinkStatsSource {
   /** When set, the next read fails with this error (then it is cleared). */
   failNext: Error | null = null;
   reads = 0;
-  private lastAdvance: number;
+  private readonly advancer: CounterAdvancer;
 
-  constructor(private readonly clock: FakeClock) {
-    this.lastAdvance = clock();
+  constructor(clock: FakeClock) {
+    this.advancer = new CounterAdvancer(clock);
   }
 
   read(sink: LinkCounterSink, done: ReadDone): void {
@@ -87,15 +85,7 @@ export class FakeLinkStats implements LinkStatsSource {
 
   /** Moves every counter forward by its rate over the clock time since the last call. */
   advance(): void {
-    const now = this.clock();
-    const seconds = (now - this.lastAdvance) / 1000;
-    this.lastAdvance = now;
-    if (seconds <= 0) return;
-    for (const state of this.states.values()) {
-      for (let field = 0; field < LINK_FIELDS; field++) {
-        state.counters[field] = state.counters[field]! + Math.round(state.rates[field]! * seconds);
-      }
-    }
+    this.advancer.advance(this.states.values());
   }
 }
 

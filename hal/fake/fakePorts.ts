@@ -4,13 +4,10 @@
  */
 import type { PortCounterPlan, PortCounterSink, PortCounterSource, ReadDone, SourceStatus } from '../index.ts';
 import { PORT_FIELDS } from '../index.ts';
+import { CounterAdvancer, type RateCounterState } from './rateCounters.ts';
 
 type FakeClock = () => number;
 
-interface FakePortState {
-  counters: Float64Array;
-  rates: Float64Array;
-}
 
 export class FakePortCounters implements PortCounterSource {
   readonly status: SourceStatus = { backend: 'fake', detail: 'scripted port counters' };
@@ -18,11 +15,11 @@ export class FakePortCounters implements PortCounterSource {
   /** When set, the next apply() rejects with it (then it is cleared). */
   failApply: Error | null = null;
   failNext: Error | null = null;
-  private readonly states = new Map<string, FakePortState>();
-  private lastAdvance: number;
+  private readonly states = new Map<string, RateCounterState>();
+  private readonly advancer: CounterAdvancer;
 
-  constructor(private readonly clock: FakeClock) {
-    this.lastAdvance = clock();
+  constructor(clock: FakeClock) {
+    this.advancer = new CounterAdvancer(clock);
   }
 
   async apply(plan: PortCounterPlan): Promise<void> {
@@ -62,7 +59,7 @@ export class FakePortCounters implements PortCounterSource {
     this.plan = null;
   }
 
-  private state(port: string): FakePortState {
+  private state(port: string): RateCounterState {
     let state = this.states.get(port);
     if (!state) {
       state = { counters: new Float64Array(PORT_FIELDS), rates: new Float64Array(PORT_FIELDS) };
@@ -72,14 +69,6 @@ export class FakePortCounters implements PortCounterSource {
   }
 
   private advance(): void {
-    const now = this.clock();
-    const seconds = (now - this.lastAdvance) / 1000;
-    this.lastAdvance = now;
-    if (seconds <= 0) return;
-    for (const state of this.states.values()) {
-      for (let field = 0; field < PORT_FIELDS; field++) {
-        state.counters[field] = state.counters[field]! + Math.round(state.rates[field]! * seconds);
-      }
-    }
+    this.advancer.advance(this.states.values());
   }
 }

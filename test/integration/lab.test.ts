@@ -1,15 +1,14 @@
 // Tests of the namespace lab itself (test/lab/). Needs root; skipped with a
 // printed reason otherwise, but fails under CI=true (see requireLab()).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { requireLab, run } from '../lab/exec.ts';
 import { createNatLab, type NatLab } from '../lab/natLab.ts';
 import { openFlows } from '../lab/flows.ts';
 import { conntrackCount, conntrackEntries, linkStats } from '../lab/oracle.ts';
 import { removeAndReAddLink } from '../lab/linkCycle.ts';
 import { PID_DIR, listNamespaces, sweepStaleLabs } from '../lab/cleanup.ts';
+import { runCrashProbe } from '../lab/crashRun.ts';
 
 const skip = requireLab();
 const T = 30_000;
@@ -189,23 +188,7 @@ describe.skipIf(skip)('lab teardown', () => {
 
   // Child processes that die with a lab up: exit hooks cover crashes and
   // signals, sweepStaleLabs() covers SIGKILL.
-  const probe = fileURLToPath(new URL('../lab/crashProbe.ts', import.meta.url));
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  async function crash(mode: 'throw' | 'wait', signal?: NodeJS.Signals): Promise<string[]> {
-    const child = spawn(process.execPath, ['--import', 'tsx', probe, mode], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    const names = await new Promise<string[]>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] ?? '[]') as string[]);
-      });
-      child.on('exit', (code) => reject(new Error(`crashProbe exited (${code}) before printing names`)));
-    });
-    if (signal !== undefined) child.kill(signal);
-    await exited;
-    return names;
-  }
+  const crash = (mode: 'throw' | 'wait', signal?: NodeJS.Signals): Promise<string[]> => runCrashProbe(mode, signal);
 
   it('an uncaught exception removes the lab via the exit hook', async () => {
     const names = await crash('throw');

@@ -1,14 +1,13 @@
 // Tests of the loop lab itself (test/lab/loopLab.ts): layout and addressing, the loop and
 // its bounds, and teardown after success, failure and crashes. Needs root; skipped with a
 // printed reason otherwise, but fails under CI=true (see requireLab()).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PID_DIR, listNamespaces, sweepStaleLabs } from '../lab/cleanup.ts';
 import { inNs, requireLab, run } from '../lab/exec.ts';
 import { createLoopLab, type LoopLab } from '../lab/loopLab.ts';
+import { runCrashProbe } from '../lab/crashRun.ts';
 
 const skip = requireLab(['tc', 'bridge', 'ping']);
 const T = 30_000;
@@ -193,23 +192,7 @@ describe.skipIf(skip)('loopLab: teardown', () => {
     expect(labNamespaces(failed!).filter((ns) => left.includes(ns))).toEqual([]);
   });
 
-  const probe = fileURLToPath(new URL('../lab/crashProbe.ts', import.meta.url));
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  async function crash(mode: 'throw' | 'wait', signal?: NodeJS.Signals): Promise<string[]> {
-    const child = spawn(process.execPath, ['--import', 'tsx', probe, mode, 'loop'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    const names = await new Promise<string[]>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] ?? '[]') as string[]);
-      });
-      child.on('exit', (code) => reject(new Error(`crashProbe exited (${code}) before printing names`)));
-    });
-    if (signal !== undefined) child.kill(signal);
-    await exited;
-    return names;
-  }
+  const crash = (mode: 'throw' | 'wait', signal?: NodeJS.Signals): Promise<string[]> => runCrashProbe(mode, signal, ['loop']);
 
   it('an uncaught exception with the loop closed removes the lab via the exit hook', async () => {
     const names = await crash('throw');

@@ -101,7 +101,7 @@ describe('collectMetrics', () => {
       expect(family.type, name).toBe('counter');
       expect(byDevice(families, name), name).toEqual({ eth0: counters(2)[field], eth1: counters(3)[field] });
     }
-    expect(byDevice(families, 'node_network_receive_bytes_total').eth0).toBe(3007 * 2 + Math.round(3007 * 1.5));
+    expect(byDevice(families, 'node_network_receive_bytes_total').eth0).toBe(3007 * 3.5);
     expect(byDevice(families, 'node_network_transmit_bytes_total').eth1).toBe(2 ** 52 + 1);
     expect(find(families, 'node_network_receive_bytes_total')!.help).toBe('Network device statistic receive_bytes.');
   });
