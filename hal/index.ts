@@ -188,6 +188,12 @@ export interface PortCounterSource {
   apply(plan: PortCounterPlan): Promise<void>;
   /** As LinkStatsSource.read: fills the sink, `done` exactly once, superseding. */
   read(sink: PortCounterSink, done: ReadDone): void;
+  /**
+   * What counts this port under the applied plan, for people ("nftables", "ethtool eth-mac +
+   * nftables"); null when this source does not count it (the sampler then falls back to the
+   * interface multicast counter).
+   */
+  sourceOf(port: string): string | null;
   /** Removes what apply() installed. */
   close(): Promise<void>;
 }

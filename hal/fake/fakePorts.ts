@@ -8,7 +8,6 @@ import { CounterAdvancer, type RateCounterState } from './rateCounters.ts';
 
 type FakeClock = () => number;
 
-
 export class FakePortCounters implements PortCounterSource {
   readonly status: SourceStatus = { backend: 'fake', detail: 'scripted port counters' };
   plan: PortCounterPlan | null = null;
@@ -53,6 +52,10 @@ export class FakePortCounters implements PortCounterSource {
       sink.markPortRead(slot);
     }
     done(null);
+  }
+
+  sourceOf(port: string): string | null {
+    return this.plan?.ports.includes(port) ? 'fake' : null;
   }
 
   async close(): Promise<void> {

@@ -90,6 +90,10 @@ export class NftPortCounters implements PortCounterSource {
     return this.portNames;
   }
 
+  sourceOf(port: string): string | null {
+    return this.applied && this.portNames.includes(port) ? 'nftables' : null;
+  }
+
   apply(plan: PortCounterPlan): Promise<void> {
     // From now until the new lookup is in place, a dump may list either table: a read in
     // flight is given up and new reads write nothing.
