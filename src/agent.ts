@@ -83,7 +83,7 @@ function machineId(): string {
 function logAlarm(log: Logger, event: AlarmEvent): void {
   const { state } = event;
   const fields = { alarm: event.name, kind: event.kind, severity: state.severity, value: state.value, peak: state.peak };
-  if (event.kind === 'cleared') log.info(fields, `alarm ${event.name} cleared: ${state.reason}`);
+  if (event.kind === 'cleared' || event.kind === 'updated') log.info(fields, `alarm ${event.name} ${event.kind}: ${state.reason}`);
   else log.warn(fields, `alarm ${event.name} ${event.kind} (${state.severity}): ${state.reason}`);
 }
 

@@ -5,7 +5,7 @@
  * what the hot path must not do. So between changes `states()` shows the value and peak of the
  * latest tick but the reason and attributes of the latest change.
  */
-import { ThresholdAlarm, type AlarmChange, type EpochTime } from './thresholdAlarm.ts';
+import { ThresholdAlarm, type EpochTime } from './thresholdAlarm.ts';
 import type { AlarmEvent, AlarmInput, AlarmSink, AlarmState, Severity, ThresholdAlarmSpec } from './types.ts';
 
 /** What the engine needs from a logger; a pino Logger fits. */
@@ -18,7 +18,18 @@ interface Entry {
   readonly input: AlarmInput;
   reason: string;
   attributes: Record<string, unknown>;
+  /** The input's revision when reason and attributes were last built. */
+  revision: number;
+  /** Monotonic ms of the last event of any kind, for MIN_UPDATE_INTERVAL_MS. */
+  describedAt: number;
 }
+
+/**
+ * 'updated' events go to MQTT as retained messages: at most one per alarm per second after any event, so a
+ * detector whose report changes every tick (a storm spreading port by port) cannot flood the
+ * broker. A change held back is sent on the next tick after the interval.
+ */
+const MIN_UPDATE_INTERVAL_MS = 1000;
 
 function stateOf(entry: Entry, attributes: Record<string, unknown>): AlarmState {
   const alarm = entry.alarm;
@@ -49,7 +60,7 @@ export class AlarmEngine {
   /** Adds an alarm; names are topic and unique ids, so a second one with the same name throws. */
   add(spec: ThresholdAlarmSpec, input: AlarmInput): void {
     if (this.byName.has(spec.name)) throw new Error(`alarm ${spec.name} is already registered`);
-    const entry: Entry = { alarm: new ThresholdAlarm(spec), input, reason: '', attributes: {} };
+    const entry: Entry = { alarm: new ThresholdAlarm(spec), input, reason: '', attributes: {}, revision: 0, describedAt: -Infinity };
     this.entries.push(entry);
     this.byName.set(spec.name, entry);
   }
@@ -74,7 +85,18 @@ export class AlarmEngine {
       const entry = entries[i]!;
       const from = entry.alarm.severity;
       const change = entry.alarm.update(entry.input.value(), monoMs, epochMs);
-      if (change !== null) this.changed(entry, change, from, entry.alarm.since ?? Date.now());
+      if (change !== null) {
+        entry.describedAt = monoMs;
+        this.changed(entry, change, from, entry.alarm.since ?? Date.now());
+      } else if (
+        entry.alarm.active &&
+        entry.input.revision !== undefined &&
+        entry.input.revision() !== entry.revision &&
+        monoMs - entry.describedAt >= MIN_UPDATE_INTERVAL_MS
+      ) {
+        entry.describedAt = monoMs;
+        this.changed(entry, 'updated', from, typeof epochMs === 'number' ? epochMs : epochMs());
+      }
     }
   }
 
@@ -89,7 +111,7 @@ export class AlarmEngine {
     return entry ? stateOf(entry, { ...entry.attributes }) : null;
   }
 
-  private changed(entry: Entry, kind: AlarmChange, from: Severity | null, epochMs: number): void {
+  private changed(entry: Entry, kind: AlarmEvent['kind'], from: Severity | null, epochMs: number): void {
     this.describe(entry);
     const alarm = entry.alarm;
     // One event object goes to every sink; frozen so one sink cannot alter what the next sees.
@@ -111,6 +133,8 @@ export class AlarmEngine {
    */
   private describe(entry: Entry): void {
     const alarm = entry.alarm;
+    // Read before describing: a revision that moves during describe() is caught next tick.
+    entry.revision = entry.input.revision?.() ?? 0;
     try {
       entry.reason = entry.input.reason(alarm.severity, alarm.value);
       entry.attributes = entry.input.attributes();

@@ -17,7 +17,8 @@
  */
 import type { AlarmEvent, AlarmLevel, Severity, ThresholdAlarmSpec } from './types.ts';
 
-export type AlarmChange = AlarmEvent['kind'];
+/** What the threshold machine itself can report; 'updated' comes from the engine. */
+export type AlarmChange = Exclude<AlarmEvent['kind'], 'updated'>;
 
 /** Epoch ms, or a clock returning it (read only when the alarm changes). */
 export type EpochTime = number | (() => number);

@@ -37,6 +37,13 @@ export interface AlarmInput {
   reason(severity: Severity | null, value: number): string;
   /** Extra facts for the sinks (count, max, top hosts…). Built on change only. */
   attributes(): Record<string, unknown>;
+  /**
+   * Optional: a number that changes whenever reason() or attributes() would say something new
+   * while the severity stays (another port joins a storm, a port gets blocked). Called every
+   * tick, so it must not allocate. An active alarm whose revision moved is re-described and
+   * sent to the sinks as an 'updated' event.
+   */
+  revision?(): number;
 }
 
 /** An alarm as it is now. `since`, `lastRaisedAt` and `lastClearedAt` are epoch ms. */
@@ -59,12 +66,15 @@ export interface AlarmState {
   lastClearedAt: number | null;
 }
 
-/** One change of an alarm: raised, escalated, de-escalated or cleared. */
+/**
+ * One change of an alarm: raised, escalated, de-escalated or cleared; or 'updated': still at the
+ * same severity, but its reason or attributes changed (see AlarmInput.revision).
+ */
 export interface AlarmEvent {
   name: string;
   /** Epoch ms of the change. */
   at: number;
-  kind: 'raised' | 'escalated' | 'deescalated' | 'cleared';
+  kind: 'raised' | 'escalated' | 'deescalated' | 'updated' | 'cleared';
   from: Severity | null;
   to: Severity | null;
   /** The state after the change (a copy: sinks may keep it). */

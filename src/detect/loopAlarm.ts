@@ -95,6 +95,11 @@ class LoopAlarmInput implements AlarmInput {
     return this.detector.value;
   }
 
+  /** Moves when a port's state or signals change, so the engine re-describes the alarm. */
+  revision(): number {
+    return this.detector.revision;
+  }
+
   reason(severity: Severity | null, value: number): string {
     if (severity === null) return `no own frames and no MAC flapping for ${this.detector.options.quietMs / 1000} s`;
     const looped = loopReport(this.detector).filter((p) => p.signals.some((s) => s !== 'bcast_growth'));

@@ -101,6 +101,11 @@ class StormAlarmInput implements AlarmInput {
     return this.detector.value;
   }
 
+  /** Moves when a port's state or signals change, so the engine re-describes the alarm. */
+  revision(): number {
+    return this.detector.revision;
+  }
+
   reason(severity: Severity | null): string {
     if (severity === null) return 'broadcast and multicast back to normal on every port';
     const ports = stormReport(this.detector);

@@ -186,6 +186,52 @@ describe('AlarmEngine', () => {
     expect(engine.state('missing')).toBeNull();
   });
 
+  it("re-describes an active alarm whose input revision moved, as one 'updated' event per second at most", () => {
+    const engine = new AlarmEngine({ warn: () => {} });
+    const input = new ScriptedInput();
+    let revision = 0;
+    const revised: AlarmInput = {
+      value: () => input.value(),
+      reason: (severity, value) => input.reason(severity, value),
+      attributes: () => input.attributes(),
+      revision: () => revision,
+    };
+    engine.add(SPEC, revised);
+    const events: AlarmEvent[] = [];
+    engine.onEvent((e) => events.push(e));
+    let mono = 0;
+    const at = (value: number, stepMs = 1000) => {
+      input.current = value;
+      mono += stepMs;
+      engine.evaluate(mono, EPOCH + mono);
+    };
+    // A revision change while clear is nobody's business: nothing to describe.
+    revision = 1;
+    at(50);
+    expect(events).toHaveLength(0);
+    at(91);
+    expect(events.map((e) => e.kind)).toEqual(['raised']);
+    at(91);
+    expect(events).toHaveLength(1); // same revision as when raised
+    revision = 2;
+    at(91, 1000);
+    expect(events.map((e) => e.kind)).toEqual(['raised', 'updated']);
+    revision = 3;
+    at(91, 300); // 300 ms after the last update: held back
+    expect(events).toHaveLength(2);
+    at(91, 800); // 1.1 s after it
+    expect(events.map((e) => `${e.kind} ${e.from}→${e.to}`)).toEqual([
+      'raised null→warning',
+      'updated warning→warning',
+      'updated warning→warning',
+    ]);
+    expect(events[2]!.state.attributes).toEqual({ build: 3 });
+    expect(events[2]!.at).toBe(EPOCH + mono);
+    revision = 4;
+    at(80); // cleared on this tick: one 'cleared', no 'updated'
+    expect(events.map((e) => e.kind)).toEqual(['raised', 'updated', 'updated', 'cleared']);
+  });
+
   it('refuses a second alarm with the same name', () => {
     const { engine } = setup();
     expect(() => engine.add(SPEC, new ScriptedInput())).toThrow('alarm nat_table is already registered');
