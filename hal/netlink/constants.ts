@@ -173,3 +173,59 @@ export const NFT_OBJECT_COUNTER = 1;
 // nft_counter_do_dump: nla_put_be64(..., cpu_to_be64(total.packets), NFTA_COUNTER_PAD)).
 export const NFTA_COUNTER_BYTES = 1;
 export const NFTA_COUNTER_PACKETS = 2;
+
+// Generic netlink (ethtool eth-mac port counters). Values checked against /usr/include/linux
+// {netlink,genetlink,ethtool,ethtool_netlink}.h of linux-libc-dev 6.1 (compiled and printed),
+// torvalds/linux include/uapi/linux/ethtool_netlink*.h and net/ethtool/{netlink,stats,bitset}.c,
+// and on a live 6.18 kernel (the enums only grow at their ends).
+// include/uapi/linux/netlink.h
+export const NETLINK_GENERIC = 16;
+// include/uapi/linux/genetlink.h
+/** struct genlmsghdr: u8 cmd, u8 version, u16 reserved. */
+export const GENL_HDRLEN = 4;
+/** The controller's fixed family id (NLMSG_MIN_TYPE). */
+export const GENL_ID_CTRL = 16;
+export const CTRL_CMD_NEWFAMILY = 1;
+export const CTRL_CMD_GETFAMILY = 3;
+/** Controller version iproute2/libnl send; the controller ignores it. */
+export const CTRL_VERSION = 1;
+export const CTRL_ATTR_FAMILY_ID = 1;
+export const CTRL_ATTR_FAMILY_NAME = 2;
+export const CTRL_ATTR_VERSION = 3;
+/** Nest of nests (keyed 1..n), each CTRL_ATTR_OP_ID + CTRL_ATTR_OP_FLAGS (u32 each). */
+export const CTRL_ATTR_OPS = 6;
+export const CTRL_ATTR_OP_ID = 1;
+export const CTRL_ATTR_OP_FLAGS = 2;
+export const GENL_CMD_CAP_DO = 0x02;
+export const GENL_CMD_CAP_DUMP = 0x04;
+
+// include/uapi/linux/ethtool_netlink.h (ethtool_netlink_generated.h on newer kernels)
+export const ETHTOOL_GENL_NAME = 'ethtool';
+export const ETHTOOL_GENL_VERSION = 1;
+export const ETHTOOL_MSG_STATS_GET = 32;
+export const ETHTOOL_MSG_STATS_GET_REPLY = 33;
+export const ETHTOOL_A_HEADER_DEV_INDEX = 1;
+export const ETHTOOL_A_HEADER_DEV_NAME = 2;
+// Bitset nest (net/ethtool/bitset.c): compact form = NOMASK flag + SIZE (bits) + VALUE (u32 words).
+export const ETHTOOL_A_BITSET_NOMASK = 1;
+export const ETHTOOL_A_BITSET_SIZE = 2;
+export const ETHTOOL_A_BITSET_VALUE = 4;
+export const ETHTOOL_A_STATS_HEADER = 2;
+export const ETHTOOL_A_STATS_GROUPS = 3;
+export const ETHTOOL_A_STATS_GRP = 4;
+/** u32 enum ethtool_mac_stats_src (0 = aggregate); request and reply, Linux ≥ 6.4. */
+export const ETHTOOL_A_STATS_SRC = 5;
+/** Bit of the eth-mac group in ETHTOOL_A_STATS_GROUPS (enum: ETH_PHY, ETH_MAC, ETH_CTRL, RMON, PHY). */
+export const ETHTOOL_STATS_ETH_MAC = 1;
+export const ETHTOOL_A_STATS_GRP_ID = 2;
+export const ETHTOOL_A_STATS_GRP_SS_ID = 3;
+/** One per counter: a nest holding a single u64 attribute whose type is the counter id. */
+export const ETHTOOL_A_STATS_GRP_STAT = 4;
+/** IEEE 802.3 30.3.1.1.21 aMulticastFramesReceivedOK ("MulticastFramesReceivedOK"). */
+export const ETHTOOL_A_STATS_ETH_MAC_21_RX_MCAST = 17;
+/** IEEE 802.3 30.3.1.1.22 aBroadcastFramesReceivedOK ("BroadcastFramesReceivedOK"). */
+export const ETHTOOL_A_STATS_ETH_MAC_22_RX_BCAST = 18;
+/** include/uapi/linux/ethtool.h enum ethtool_stringset: GRP_SS_ID of the eth-mac group. */
+export const ETH_SS_STATS_ETH_MAC = 18;
+/** errno: the kernel's answer to a request naming an interface the namespace does not have. */
+export const ENODEV = 19;

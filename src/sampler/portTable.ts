@@ -20,6 +20,7 @@ import {
   PORT_SSDP,
 } from '../../hal/index.ts';
 import { counterDelta } from './counterDelta.ts';
+import { IF_MULTICAST_PPS, type LinkTable } from './linkTable.ts';
 import { SeriesBlock } from './ring.ts';
 
 // Series kept per port, all frames per second.
@@ -46,8 +47,20 @@ export interface PortRow {
   name: string;
   /** In the current plan. */
   planned: boolean;
+  /** What counts this port, for people; set with the plan. */
+  source: string | null;
+  /**
+   * No port-counter source counts this port: its multicast rate comes from the interface's own
+   * `multicast` counter (broadcast, protocols and own frames unknown). What that counter holds
+   * depends on the driver (broadcast excluded on bcmgenet and 8021q, included on qeth, always 0
+   * on veth: notes/loop-storm.md §2.1), hence the label.
+   */
+  fallback: boolean;
   readonly history: SeriesBlock;
 }
+
+/** The label of a port counted by the last-resort fallback. */
+export const INTERFACE_MULTICAST_SOURCE = 'interface multicast counter';
 
 export class PortTable implements PortCounterSink {
   readonly values: Float64Array;
@@ -70,10 +83,11 @@ export class PortTable implements PortCounterSink {
   }
 
   /**
-   * Makes `names` the ports counted. Returns the names that got no row because the table is
+   * Makes `names` the ports counted; `sourceOf` names what counts each one (null: nothing, so
+   * the interface multicast fallback). Returns the names that got no row because the table is
    * full (rows of ports no longer planned are reused first).
    */
-  setPorts(names: readonly string[]): string[] {
+  setPorts(names: readonly string[], sourceOf: (name: string) => string | null = () => null): string[] {
     const wanted = new Set(names);
     for (const row of this.rows()) {
       row.planned = wanted.has(row.name);
@@ -84,8 +98,17 @@ export class PortTable implements PortCounterSink {
     for (const name of wanted) {
       let slot = this.slotByName.get(name);
       if (slot === undefined) slot = this.allocate(name);
-      if (slot < 0) refused.push(name);
-      else this.rowsBySlot[slot]!.planned = true;
+      if (slot < 0) {
+        refused.push(name);
+        continue;
+      }
+      const row = this.rowsBySlot[slot]!;
+      const source = sourceOf(name);
+      // A port that changes source starts a new baseline: the two count different things.
+      if (row.planned && row.source !== (source ?? INTERFACE_MULTICAST_SOURCE)) this.baseline[slot] = 0;
+      row.planned = true;
+      row.fallback = source === null;
+      row.source = source ?? INTERFACE_MULTICAST_SOURCE;
     }
     return refused;
   }
@@ -115,14 +138,23 @@ export class PortTable implements PortCounterSink {
     this.readNow.fill(0, 0, this.used);
   }
 
-  /** Rates at history index `at` over `seconds`; rows not read (or without a baseline) get NaN. */
-  commit(at: number, seconds: number): void {
+  /**
+   * Rates at history index `at` over `seconds`; rows not read (or without a baseline) get NaN.
+   * Fallback rows take the multicast rate the link table committed at the same index.
+   */
+  commit(at: number, seconds: number, links: LinkTable): void {
     const values = this.values;
     const previous = this.previous;
     for (let slot = 0; slot < this.used; slot++) {
       const row = this.rowsBySlot[slot];
       if (!row) continue;
       const history = row.history;
+      if (row.fallback && row.planned) {
+        for (let series = 0; series < PT_SERIES; series++) history.set(series, at, NaN);
+        const link = links.row(row.name);
+        if (link !== null) history.set(PT_MCAST_PPS, at, link.history.get(IF_MULTICAST_PPS, at));
+        continue;
+      }
       const base = slot * PORT_FIELDS;
       if (this.readNow[slot] === 1 && this.baseline[slot] === 1 && seconds > 0) {
         const bcast = counterDelta(previous[base + PORT_BCAST]!, values[base + PORT_BCAST]!) / seconds;
@@ -155,7 +187,14 @@ export class PortTable implements PortCounterSink {
     let slot = -1;
     if (this.used < this.capacity) {
       slot = this.used++;
-      this.rowsBySlot[slot] = { slot, name, planned: false, history: new SeriesBlock(PT_SERIES, this.historyCapacity) };
+      this.rowsBySlot[slot] = {
+        slot,
+        name,
+        planned: false,
+        source: null,
+        fallback: false,
+        history: new SeriesBlock(PT_SERIES, this.historyCapacity),
+      };
     } else {
       const spare = this.rowsBySlot.find((row) => row !== null && !row.planned);
       if (!spare) return -1;

@@ -106,11 +106,13 @@ export class Sampler {
 
   /**
    * The bridge ports to read from now on (after the HAL's port source applied the same plan).
-   * An empty list stops reading ports. Returns the ports refused for lack of rows.
+   * Ports the source does not count fall back to their interface multicast counter. An empty
+   * list stops reading ports. Returns the ports refused for lack of rows.
    */
   setPortPlan(ports: readonly string[]): string[] {
-    const refused = this.ports.setPorts(ports);
-    this.portsActive = this.hal.ports !== undefined && ports.length > refused.length;
+    const source = this.hal.ports;
+    const refused = this.ports.setPorts(ports, (name) => source?.sourceOf(name) ?? null);
+    this.portsActive = source !== undefined && ports.some((name) => source.sourceOf(name) !== null && !refused.includes(name));
     return refused;
   }
 
@@ -160,7 +162,7 @@ export class Sampler {
     const index = this.clock.advance(at);
     this.links.commit(index, Number.isNaN(seconds) ? 0 : seconds);
     this.conntrack.commit(index, this.conntrackSample, this.conntrackHealth.ok, seconds);
-    this.ports.commit(index, Number.isNaN(seconds) ? 0 : seconds);
+    this.ports.commit(index, Number.isNaN(seconds) ? 0 : seconds, this.links);
     this.lastCommitAt = at;
     this.sampledAt = at;
     this.lastTickMs = this.now() - at;

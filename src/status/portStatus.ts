@@ -57,9 +57,9 @@ export function lastMinute(sampler: Sampler, value: (index: number) => number): 
   return Array.from(sums, (sum, i) => (counts[i] === 0 ? null : Math.round((sum / counts[i]!) * 10) / 10));
 }
 
-export function portFields(sampler: Sampler, name: string, source: string | null): PortFields {
+export function portFields(sampler: Sampler, name: string): PortFields {
   const row = sampler.ports.row(name);
-  if (row === null || !row.planned || source === null) return NONE;
+  if (row === null || !row.planned) return NONE;
   const at = sampler.clock.indexAt(0);
   const h = row.history;
   return {
@@ -74,7 +74,7 @@ export function portFields(sampler: Sampler, name: string, source: string | null
       other: known(h.get(PT_OTHER_PPS, at)),
     },
     ownFramesPerS: known(h.get(PT_OWN_PS, at)),
-    portCounterSource: source,
+    portCounterSource: row.source,
     bcastMcastLast60s: lastMinute(sampler, (index) => h.get(PT_BCAST_PPS, index) + h.get(PT_MCAST_PPS, index)),
   };
 }

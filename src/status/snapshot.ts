@@ -43,10 +43,6 @@ export interface SnapshotContext {
 }
 
 /** How a person should read the port counters' origin. */
-function portSourceLabel(backend: string): string | null {
-  return backend === 'none' ? null : backend;
-}
-
 function isoOrNull(epochMs: number | null): string | null {
   return epochMs === null ? null : new Date(epochMs).toISOString();
 }
@@ -108,7 +104,7 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       multicastPps: known(history.get(IF_MULTICAST_PPS, latest)),
       errorsPerS: known(history.get(IF_ERRORS_PS, latest)),
       dropsPerS: known(history.get(IF_DROPS_PS, latest)),
-      ...portFields(sampler, row.name, hal.ports ? portSourceLabel(hal.ports.status.backend) : null),
+      ...portFields(sampler, row.name),
     });
   }
   const health = (h: Sampler['linkHealth']) => ({ ok: h.ok, lastError: h.lastError, failures: h.failures });

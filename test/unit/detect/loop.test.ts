@@ -168,9 +168,12 @@ describe('LoopDetector: clearing', () => {
     s.flap(6, 100); // just after 3 s
     for (let i = 0; i < 20; i++) s.tick();
     // Own frames last at 2 s → critical until 12 s; flaps last at 3.501 s → cleared at 14 s.
-    expect(s.summary()).toEqual(['2000 raised critical', '12000 deescalated warning', '14000 cleared null']);
-    expect(s.events[2]!.state.reason).toBe('no own frames and no MAC flapping for 10 s');
-    expect(s.events[2]!.state.attributes).toEqual({ ports: [] });
+    // The flap joining the own frames at 4 s re-describes the standing alarm.
+    expect(s.summary()).toEqual(['2000 raised critical', '4000 updated critical', '12000 deescalated warning', '14000 cleared null']);
+    const ports = (s.events[1]!.state.attributes as { ports: { port: string; signals: string[] }[] }).ports;
+    expect(ports.map((p) => `${p.port}: ${p.signals.join('+')}`)).toEqual(['lan2: own_frames', 'lan1: mac_flap', 'lan3: mac_flap']);
+    expect(s.events[3]!.state.reason).toBe('no own frames and no MAC flapping for 10 s');
+    expect(s.events[3]!.state.attributes).toEqual({ ports: [] });
   });
 });
 

@@ -13,6 +13,11 @@ import {
   PT_SSDP_PPS,
   PortTable,
 } from '../../../src/sampler/portTable.ts';
+import { LinkTable } from '../../../src/sampler/linkTable.ts';
+
+const NFT = (): string => 'nftables';
+/** No interfaces: only fallback rows read it. */
+const NO_LINKS = new LinkTable(1, 10, () => 0);
 
 /** One read: writes the counters of each named port and marks it read. */
 function read(table: PortTable, counters: Record<string, Partial<Record<number, number>>>): void {
@@ -30,9 +35,9 @@ const latest = (table: PortTable, port: string, series: number, at: number): num
 describe('PortTable', () => {
   it('turns counter deltas into per-second rates, with "other" as what no protocol matched', () => {
     const table = new PortTable(4, 10);
-    table.setPorts(['lan1', 'lan2']);
+    table.setPorts(['lan1', 'lan2'], NFT);
     read(table, { lan1: { [PORT_BCAST]: 100, [PORT_MCAST]: 1000 }, lan2: {} });
-    table.commit(0, 1);
+    table.commit(0, 1, NO_LINKS);
     expect(latest(table, 'lan1', PT_BCAST_PPS, 0)).toBeNaN(); // first read: baseline only
     read(table, {
       lan1: {
@@ -41,7 +46,7 @@ describe('PortTable', () => {
       },
       lan2: {},
     });
-    table.commit(1, 2);
+    table.commit(1, 2, NO_LINKS);
     const rates = Array.from({ length: PT_SERIES }, (_, series) => latest(table, 'lan1', series, 1));
     expect(rates[PT_BCAST_PPS]).toBe(100);
     expect(rates[PT_MCAST_PPS]).toBe(300);
@@ -53,28 +58,28 @@ describe('PortTable', () => {
 
   it('leaves a gap (NaN) for a port the read missed, and needs a new baseline after it', () => {
     const table = new PortTable(2, 10);
-    table.setPorts(['lan1']);
+    table.setPorts(['lan1'], NFT);
     read(table, { lan1: { [PORT_BCAST]: 10 } });
-    table.commit(0, 1);
+    table.commit(0, 1, NO_LINKS);
     read(table, {});
-    table.commit(1, 1);
+    table.commit(1, 1, NO_LINKS);
     expect(latest(table, 'lan1', PT_BCAST_PPS, 1)).toBeNaN();
     read(table, { lan1: { [PORT_BCAST]: 1_000_000 } });
-    table.commit(2, 1);
+    table.commit(2, 1, NO_LINKS);
     expect(latest(table, 'lan1', PT_BCAST_PPS, 2)).toBeNaN();
     read(table, { lan1: { [PORT_BCAST]: 1_000_010 } });
-    table.commit(3, 1);
+    table.commit(3, 1, NO_LINKS);
     expect(latest(table, 'lan1', PT_BCAST_PPS, 3)).toBe(10);
   });
 
   it('keeps the history of ports that stay in the plan and reuses rows of ports that left', () => {
     const table = new PortTable(2, 10);
-    expect(table.setPorts(['lan1', 'lan2'])).toEqual([]);
+    expect(table.setPorts(['lan1', 'lan2'], NFT)).toEqual([]);
     read(table, { lan1: { [PORT_BCAST]: 1 }, lan2: {} });
-    table.commit(0, 1);
+    table.commit(0, 1, NO_LINKS);
     read(table, { lan1: { [PORT_BCAST]: 3 }, lan2: {} });
-    table.commit(1, 1);
-    expect(table.setPorts(['lan1', 'lan3', 'lan4'])).toEqual(['lan4']);
+    table.commit(1, 1, NO_LINKS);
+    expect(table.setPorts(['lan1', 'lan3', 'lan4'], NFT)).toEqual(['lan4']);
     expect(table.slotOfPort('lan2')).toBe(-1);
     expect(table.row('lan1')!.history.get(PT_BCAST_PPS, 1)).toBe(2);
     expect(table.row('lan3')!.history.get(PT_BCAST_PPS, 1)).toBeNaN();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHal } from '../../../hal/fake/fakeHal.ts';
-import { PORT_ARP, PORT_BCAST, PORT_MCAST, PORT_MDNS } from '../../../hal/index.ts';
+import { LINK_MULTICAST, PORT_ARP, PORT_BCAST, PORT_MCAST, PORT_MDNS } from '../../../hal/index.ts';
 import { Sampler } from '../../../src/sampler/sampler.ts';
 import { lastMinute, portFields } from '../../../src/status/portStatus.ts';
 import { PT_BCAST_PPS } from '../../../src/sampler/portTable.ts';
@@ -41,11 +41,26 @@ describe('port status', () => {
     hal.ports.setRate('lan1', PORT_MCAST, 300);
     hal.ports.setRate('lan1', PORT_MDNS, 290);
     run(5000);
-    const fields = portFields(sampler, 'lan1', 'fake');
+    const fields = portFields(sampler, 'lan1');
     expect(fields).toMatchObject({ bcastPps: 4, mcastPps: 300, ownFramesPerS: 0, portCounterSource: 'fake' });
     expect(fields.protocols).toEqual({ arp: 4, nd: 0, mdns: 290, ssdp: 0, dhcp: 0, other: 10 });
     expect(fields.bcastMcastLast60s!.filter((v) => v !== null)).toEqual([304, 304, 304, 304]);
-    expect(portFields(sampler, 'eth0', 'fake').portCounterSource).toBeNull();
-    expect(portFields(sampler, 'lan1', null).bcastPps).toBeNull();
+    expect(portFields(sampler, 'eth0').portCounterSource).toBeNull();
+  });
+
+  it('falls back to the interface multicast counter, labelled, for a port no source counts', async () => {
+    const { hal, sampler, run } = await setup(1000);
+    hal.addLink({ index: 7, name: 'wlan0', kind: 'ethernet', masterIndex: 3 }, { [LINK_MULTICAST]: 40 });
+    sampler.setPortPlan(['lan1', 'wlan0']);
+    hal.ports.setRate('lan1', PORT_BCAST, 4);
+    run(3000);
+    expect(portFields(sampler, 'wlan0')).toMatchObject({
+      bcastPps: null,
+      mcastPps: 40,
+      protocols: { arp: null, nd: null, mdns: null, ssdp: null, dhcp: null, other: null },
+      ownFramesPerS: null,
+      portCounterSource: 'interface multicast counter',
+    });
+    expect(portFields(sampler, 'lan1')).toMatchObject({ bcastPps: 4, portCounterSource: 'fake' });
   });
 });
