@@ -198,13 +198,43 @@ export interface PortCounterSource {
   close(): Promise<void>;
 }
 
+/**
+ * A learned MAC now behind bridge port `port` (ifindex), last seen behind `fromPort` (same VLAN).
+ * The MAC comes as two 24-bit halves (OUI, NIC part) so that a storm of moves allocates
+ * nothing; `atMs` is monotonic (performance.now()).
+ */
+export type FdbMoveListener = (
+  oui: number,
+  nic: number,
+  port: number,
+  fromPort: number,
+  master: number,
+  vlan: number,
+  atMs: number,
+) => void;
+
+/** Bridge forwarding-database moves: the MAC-flapping signal of a loop. */
+export interface FdbMoveSource {
+  readonly status: SourceStatus;
+  onMove(listener: FdbMoveListener): void;
+  /** Notifications the kernel dropped (socket overflow): moves may have been missed. */
+  readonly counts: { readonly moves: number; readonly lost: number };
+  close(): void;
+}
+
 /** One backend's set of sources. The agent wiring picks the backend per source. */
 export interface Hal {
   readonly inventory: LinkInventory;
   readonly linkStats: LinkStatsSource;
   readonly conntrack: ConntrackStatsSource;
-  /** Per-bridge-port counters; absent when the backend has none (no bridge, no nftables). */
+  /**
+   * Per-bridge-port counters. A backend that cannot count ports (no nftables, no
+   * CAP_NET_ADMIN) may give a source whose status is 'none' and whose sourceOf() is always
+   * null, so that `agent status` can say why.
+   */
   readonly ports?: PortCounterSource;
+  /** Bridge FDB moves; absent when the backend has none. */
+  readonly fdb?: FdbMoveSource;
   close(): void;
 }
 

@@ -29,9 +29,11 @@
  */
 import { networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { probeTargetFor, sameTarget, type InterfaceTable, type ProbeTarget, type ProbeVia } from './probeAddress.ts';
+import { PROBE_OFF_DETAIL, probeTargetFor, sameTarget, type InterfaceTable, type ProbeTarget, type ProbeVia } from './probeAddress.ts';
 import { PROBE_PORT, ProbePayload, processProbeNonce } from './probePayload.ts';
 import { openDgramProbeSocket, type ProbeSocket, type ProbeSocketFactory } from './probeSocket.ts';
+
+export { PROBE_OFF_DETAIL };
 
 export interface LoopProbeBridge {
   name: string;
@@ -102,7 +104,6 @@ export interface BroadcastProbeOptions {
   wallClock?: () => number;
 }
 
-export const PROBE_OFF_DETAIL = 'no address: probe off';
 /** After a failed send, the addresses are re-read at the next send at least this much later. */
 const REREAD_AFTER_FAILURE_MS = 1_000;
 const NOOP_LOGGER: ProbeLogger = { warn: () => {}, info: () => {}, debug: () => {} };

@@ -23,7 +23,7 @@
  * a full FDB dump in the middle of a storm costs more than it tells, and a burst of lost FDB
  * events is itself a loop signal.
  */
-import type { SourceStatus } from '../index.ts';
+import type { FdbMoveListener, FdbMoveSource, SourceStatus } from '../index.ts';
 import { NETLINK_ROUTE, RTM_DELNEIGH, RTM_NEWNEIGH, RTNLGRP_NEIGH } from '../netlink/constants.ts';
 import { MessageCursor } from '../netlink/reader.ts';
 import type { NetlinkTransport, NetlinkTransportFactory } from '../netlink/transport.ts';
@@ -33,16 +33,7 @@ import { MacPortTable } from './macPortTable.ts';
 /** Every learned-entry notification, moves included. `atMs` is monotonic (performance.now()). */
 export type FdbUpdateListener = (oui: number, nic: number, port: number, master: number, vlan: number, atMs: number) => void;
 
-/** A learned MAC now on `port`, last seen on `fromPort` (same VLAN). */
-export type FdbMoveListener = (
-  oui: number,
-  nic: number,
-  port: number,
-  fromPort: number,
-  master: number,
-  vlan: number,
-  atMs: number,
-) => void;
+export type { FdbMoveListener };
 
 export interface FdbEventsLogger {
   warn(message: string): void;
@@ -77,7 +68,7 @@ const DEFAULT_RCVBUF = 1024 * 1024;
 /** A storm can overflow the socket many times a second; one log line per this long. */
 const LOST_LOG_INTERVAL_MS = 10_000;
 
-export class NetlinkFdbEvents {
+export class NetlinkFdbEvents implements FdbMoveSource {
   readonly status: SourceStatus = { backend: 'netlink', detail: 'RTNLGRP_NEIGH bridge FDB notifications' };
   readonly counts: FdbEventCounts = { updates: 0, moves: 0, deletes: 0, ignored: 0, lost: 0, malformed: 0 };
   private readonly table: MacPortTable;

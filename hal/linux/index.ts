@@ -8,7 +8,18 @@
  * RTM_GETLINK and RTM_GETSTATS need no privileges, so links always use netlink when the
  * addon loads.
  */
-import type { ConntrackSample, ConntrackStatsSource, Hal, LinkInventory, LinkStatsSource, ReadDone, SourceStatus } from '../index.ts';
+import type {
+  ConntrackSample,
+  ConntrackStatsSource,
+  FdbMoveSource,
+  Hal,
+  LinkInventory,
+  LinkStatsSource,
+  PortCounterSink,
+  PortCounterSource,
+  ReadDone,
+  SourceStatus,
+} from '../index.ts';
 import { emptyConntrackSample, fillConntrackCounters } from '../index.ts';
 import { loadNetlinkBinding, openRawNetlink } from '../netlink/rawSocket.ts';
 import type { NetlinkTransportFactory } from '../netlink/transport.ts';
@@ -16,6 +27,8 @@ import { ProcfsConntrackStats } from '../procfs/conntrackStats.ts';
 import { SysfsInventory } from '../procfs/inventory.ts';
 import { ProcNetDevLinkStats } from '../procfs/linkStats.ts';
 import { NetlinkConntrackStats } from './conntrackStats.ts';
+import { NetlinkFdbEvents } from './fdbEvents.ts';
+import { openNftPortCounters } from './nftPortCounters.ts';
 import { KernelSourceError } from './errors.ts';
 import { NetlinkInventory, type InventoryLogger } from './inventory.ts';
 import { NetlinkLinkStats } from './linkStats.ts';
@@ -28,6 +41,24 @@ export interface LinuxHalOptions {
   transport?: NetlinkTransportFactory;
   /** How long the conntrack probe waits for the kernel. */
   probeTimeoutMs?: number;
+  /**
+   * Count broadcast/multicast per bridge port (our nftables table) and follow FDB moves.
+   * Default true; tests of other sources turn it off so they install nothing.
+   */
+  ports?: boolean;
+}
+
+/** Port counters when nothing can count them: says why; every port falls back (sampler). */
+class NoPortCounters implements PortCounterSource {
+  constructor(readonly status: SourceStatus) {}
+  async apply(): Promise<void> {}
+  read(_sink: PortCounterSink, done: ReadDone): void {
+    done(null);
+  }
+  sourceOf(): string | null {
+    return null;
+  }
+  async close(): Promise<void> {}
 }
 
 /** Conntrack when nf_conntrack is not loaded: every read reports "unknown". */
@@ -96,14 +127,31 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
   }
   const conntrack = await pickConntrack(root, transport, options.probeTimeoutMs ?? 1000);
 
+  let ports: PortCounterSource | undefined;
+  let fdb: FdbMoveSource | undefined;
+  if (options.ports ?? true) {
+    if (transport) {
+      const nft = await openNftPortCounters({ transport });
+      ports = nft.source ?? new NoPortCounters(nft.status);
+      // RTNLGRP_NEIGH needs no privilege: moves are followed even when nft can't count.
+      fdb = new NetlinkFdbEvents(transport, { log: options.log });
+    } else {
+      ports = new NoPortCounters({ backend: 'none', detail: `port counters off: ${noNetlinkReason}` });
+    }
+  }
+
   return {
     inventory,
     linkStats,
     conntrack,
+    ports,
+    fdb,
     close() {
       inventory.close();
       linkStats.close();
       conntrack.close();
+      fdb?.close();
+      // ports.close() is async (it removes our nft table): the agent awaits it before close().
     },
   };
 }

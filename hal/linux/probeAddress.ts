@@ -22,6 +22,9 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import { PROBE_PORT } from './probePayload.ts';
 
+/** Status detail of a bridge with neither: shown in `agent status`. */
+export const PROBE_OFF_DETAIL = 'no address: probe off';
+
 export type ProbeVia = 'ipv4-broadcast' | 'ipv6-all-nodes';
 
 /** os.networkInterfaces()'s shape (injected by tests). */

@@ -9,9 +9,12 @@ import type {
   Config,
   InterfacesConfig,
   LogConfig,
+  LoopAlarmLevels,
+  LoopConfig,
   MqttConfig,
   NatTableAlarmLevels,
   PrometheusConfig,
+  StormAlarmLevels,
 } from './types.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/lanwatch/config.json';
@@ -55,7 +58,100 @@ const natTable = objectSchema<NatTableAlarmLevels>(
   },
 );
 
-const alarms = objectSchema<AlarmsConfig>('Alarm levels, per alarm.', { natTable });
+const storm = objectSchema<StormAlarmLevels>(
+  'Broadcast storm per LAN port: broadcast + multicast frames per second, by an absolute level ' +
+    'or against the port\'s own 5-minute baseline. Clears at half the level after 5 s.',
+  {
+    enabled: { type: 'boolean', default: true, description: 'Raise the storm alarm at all.', expected: 'true or false' },
+    raisePps: {
+      type: 'number',
+      minimum: 10,
+      maximum: 100_000_000,
+      default: 1000,
+      description: 'Frames per second on one port that raise at once (Cisco storm-control judges each 1 s the same way).',
+      expected: 'a number of frames per second from 10 to 100000000',
+    },
+    baselineFactor: {
+      type: 'number',
+      minimum: 2,
+      maximum: 1000,
+      default: 20,
+      description: 'Raise when the 10 s average exceeds this many times the 5-minute baseline…',
+      expected: 'a factor from 2 to 1000',
+    },
+    baselineFloorPps: {
+      type: 'number',
+      minimum: 1,
+      maximum: 100_000_000,
+      default: 200,
+      description: '…and this many frames per second, so a quiet port does not raise on a few frames.',
+      expected: 'a number of frames per second from 1 to 100000000',
+    },
+  },
+);
+
+const loopLevels = objectSchema<LoopAlarmLevels>(
+  'Switching loop: the bridge\'s own frames coming back on a port (certain, critical) or a MAC ' +
+    'flapping between ports (suspected, warning).',
+  {
+    enabled: { type: 'boolean', default: true, description: 'Raise the loop alarm at all.', expected: 'true or false' },
+    flapMoves: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 5,
+      description: 'A MAC that moves between ports more than this many times within flapWindowMs is flapping.',
+      expected: 'a whole number from 1 to 1000',
+    },
+    flapWindowMs: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'Window of flapMoves, in milliseconds.',
+      expected: 'a whole number of milliseconds from 1000 to 600000',
+    },
+    quietMs: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'The alarm clears after this long without own frames and without flapping, in milliseconds.',
+      expected: 'a whole number of milliseconds from 1000 to 600000',
+    },
+  },
+);
+
+const alarms = objectSchema<AlarmsConfig>('Alarm levels, per alarm.', { natTable, storm, loop: loopLevels });
+
+const loop = objectSchema<LoopConfig>('The loop probe and the optional loop protection.', {
+  probeIntervalMs: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description:
+      'Every this many milliseconds a small UDP broadcast (port 9, discard) leaves the LAN bridge; a loop brings it back. ' +
+      '0 = no probe (loops are then seen only from the bridge\'s own traffic and MAC flapping).',
+    expected: 'a whole number of milliseconds from 0 to 60000',
+  },
+  protect: {
+    type: 'boolean',
+    default: false,
+    description:
+      'On a loop, block broadcast and multicast on the looping port for holdDownMs, then re-test. Never the WAN, ' +
+      'the uplink (default gateway) or the port of an ssh session.',
+    expected: 'true or false',
+  },
+  holdDownMs: {
+    type: 'integer',
+    minimum: 10_000,
+    maximum: 86_400_000,
+    default: 300_000,
+    description: 'How long a looping port stays blocked before it is re-tested, in milliseconds (switch loop-protect: 5 min).',
+    expected: 'a whole number of milliseconds from 10000 to 86400000',
+  },
+});
 
 const interfaces = objectSchema<InterfacesConfig>(
   'Which interfaces to watch. Anything left unset comes from the board profile.',
@@ -217,6 +313,7 @@ export const CONFIG_SCHEMA = objectSchema<Config>(
     interfaces,
     mqtt,
     alarms,
+    loop,
     prometheus,
     log,
   },

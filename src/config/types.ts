@@ -15,8 +15,41 @@ export interface NatTableAlarmLevels {
   holdMs: number;
 }
 
+/** Broadcast-storm levels per LAN port (src/detect/stormOptions.ts has the sources). */
+export interface StormAlarmLevels {
+  enabled: boolean;
+  /** Broadcast + multicast frames per second on one port that raise at once. */
+  raisePps: number;
+  /** The 10 s average above this many times the port's 5-minute baseline… */
+  baselineFactor: number;
+  /** …and above this many pps raises too. */
+  baselineFloorPps: number;
+}
+
+/** Switching-loop signals (src/detect/loopOptions.ts has the sources). */
+export interface LoopAlarmLevels {
+  enabled: boolean;
+  /** A MAC moving between ports more than this many times within flapWindowMs is flapping. */
+  flapMoves: number;
+  flapWindowMs: number;
+  /** The alarm clears after this long without own frames and without flaps. */
+  quietMs: number;
+}
+
 export interface AlarmsConfig {
   natTable: NatTableAlarmLevels;
+  storm: StormAlarmLevels;
+  loop: LoopAlarmLevels;
+}
+
+/** The loop probe and the optional protection. */
+export interface LoopConfig {
+  /** Period of the broadcast probe out of the LAN bridge, in ms; 0 turns the probe off. */
+  probeIntervalMs: number;
+  /** Block broadcast/multicast on a looping port. Off by default. */
+  protect: boolean;
+  /** How long a port stays blocked before it is re-tested, in ms. */
+  holdDownMs: number;
 }
 
 export interface InterfacesConfig {
@@ -74,6 +107,7 @@ export interface Config {
   interfaces: InterfacesConfig;
   mqtt: MqttConfig;
   alarms: AlarmsConfig;
+  loop: LoopConfig;
   prometheus: PrometheusConfig;
   log: LogConfig;
 }

@@ -11,6 +11,8 @@ export class SourceHealth {
   ok = true;
   /** Message of the failure in progress, or of the last one. */
   lastError: string | null = null;
+  /** errno-style code of that failure ('ENOENT', 'EPERM'…), when it had one. */
+  lastErrorCode: string | null = null;
   failures = 0;
   /** Consecutive failed reads of the failure in progress. */
   private failedReads = 0;
@@ -27,6 +29,7 @@ export class SourceHealth {
       }
       this.ok = false;
       this.lastError = error.message;
+      this.lastErrorCode = (error as { code?: unknown }).code === undefined ? null : String((error as { code?: unknown }).code);
       this.failedReads++;
       return;
     }

@@ -26,7 +26,12 @@ const EXPECTED_DEFAULTS: Config = {
     nodeId: null,
     stateIntervalMs: 10000,
   },
-  alarms: { natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 } },
+  alarms: {
+    natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 },
+    storm: { enabled: true, raisePps: 1000, baselineFactor: 20, baselineFloorPps: 200 },
+    loop: { enabled: true, flapMoves: 5, flapWindowMs: 10000, quietMs: 10000 },
+  },
+  loop: { probeIntervalMs: 1000, protect: false, holdDownMs: 300000 },
   prometheus: { enabled: false, address: '127.0.0.1', port: 9839 },
   log: { level: 'info', format: 'auto' },
 };
