@@ -7,6 +7,12 @@
  * (src/protect) depends on this interface only, never on hal/linux.
  */
 
+/** A port that loop protection must never block, and why, phrased to follow "it carries …". */
+export interface ProtectedPort {
+  port: string;
+  reason: string;
+}
+
 export interface PortGuard {
   /**
    * Replaces whatever a previous (crashed) run left with a guard that blocks nothing.

@@ -17,6 +17,8 @@ import { createLogger, type Logger } from './log.ts';
 import { startMetricsEndpoint } from './metrics/endpoint.ts';
 import { agentIdentity, createMqttSink, describeDevice, primaryMac } from './mqtt/index.ts';
 import type { ConnectFunction } from './mqtt/connection.ts';
+import { loopAlarmInput, loopAlarmSpec, stormAlarmInput, stormAlarmSpec } from './detect/index.ts';
+import { PortWatch } from './portwatch/portWatch.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { buildSnapshot, type SnapshotContext } from './status/snapshot.ts';
 import type { MetricsEndpointStatus, StatusSnapshot } from './status/types.ts';
@@ -100,10 +102,17 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   const detectNow = deps.detect ?? (() => detect(options.demo));
 
   const hal = deps.hal ?? (await pickHal(options.demo, log));
+  let closeWatch: (() => void) | null = null;
+  // Undoes what start-up did (the nft table, the sockets), also when the agent cannot go on.
+  const releaseHal = async (): Promise<void> => {
+    closeWatch?.();
+    await hal.ports?.close().catch((error: unknown) => log.warn({ err: error }, 'port counters: could not remove our nftables table'));
+    hal.close();
+  };
   try {
     await hal.inventory.start();
   } catch (error) {
-    hal.close();
+    await releaseHal();
     throw new Error(`cannot read the interface list: ${(error as Error).message}`);
   }
   for (const [name, source] of [['inventory', hal.inventory], ['links', hal.linkStats], ['conntrack', hal.conntrack]] as const) {
@@ -122,7 +131,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
     });
   } catch (error) {
     if (!(error instanceof UnknownBoardProfileError)) throw error;
-    hal.close();
+    await releaseHal();
     process.stderr.write(formatProblems([{ source: checked.path, path: error.path, message: error.message }]));
     return EXIT_CONFIG;
   }
@@ -133,11 +142,36 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
 
   const sampler = new Sampler(hal, { intervalMs: config.sampleIntervalMs, log: { warn: (m) => log.warn(m), info: (m) => log.info(m) } });
 
+  const portWatch = new PortWatch({
+    hal,
+    sampler,
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), debug: (m) => log.debug(m) },
+    storm: {
+      absoluteRaisePps: config.alarms.storm.raisePps,
+      baselineRaiseFactor: config.alarms.storm.baselineFactor,
+      baselineFloorPps: config.alarms.storm.baselineFloorPps,
+      // The baseline rule clears at 5× the baseline, or half the raise factor when that is lower.
+      baselineClearFactor: Math.min(5, config.alarms.storm.baselineFactor / 2),
+    },
+    loop: {
+      flapMoves: config.alarms.loop.flapMoves,
+      flapWindowMs: config.alarms.loop.flapWindowMs,
+      quietMs: config.alarms.loop.quietMs,
+    },
+  });
+  closeWatch = () => portWatch.close();
+  // Installs the port counters before the first tick, so the first sample already has them.
+  await portWatch.setRoles(board);
+
   const alarms = new AlarmEngine(log);
   const natSpec = natTableSpec(config.alarms.natTable);
   if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
+  if (config.alarms.storm.enabled) alarms.add(stormAlarmSpec(), stormAlarmInput(portWatch.storm));
+  if (config.alarms.loop.enabled) alarms.add(loopAlarmSpec(), loopAlarmInput(portWatch.loop));
   alarms.onEvent((event) => logAlarm(log, event));
-  // Evaluated on every tick, after the sample is committed. Allocation-free unless an alarm changes.
+  // Every tick, after the sample is committed: the detectors first, then the alarms that read
+  // them. Allocation-free unless an alarm changes.
+  sampler.onSample(portWatch.onSample);
   sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 
   let metricsStatus: MetricsEndpointStatus = { url: null, error: null };
@@ -201,18 +235,20 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
           });
           context.roles = board;
           context.agent.board.reasons = board.reasons;
-          mqttSink.refreshDiscovery();
+          return portWatch.setRoles(board);
         })
+        .then(() => mqttSink.refreshDiscovery())
         .catch((error: unknown) => log.warn({ err: error }, 'board: could not re-resolve interface roles'));
     }, ROLE_RESOLVE_DEBOUNCE_MS);
   });
 
   const socketPath = config.statusSocket ?? defaultSocketPath(options.env);
+
   let server: Server;
   try {
     server = await startStatusServer(socketPath, snapshot);
   } catch (error) {
-    hal.close();
+    await releaseHal();
     if (error instanceof StatusServerError) {
       log.error(error.message);
       return 1;
@@ -250,7 +286,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
       await mqttSink.stop().catch((error: unknown) => log.warn({ err: error }, 'mqtt: unclean shutdown'));
       await metrics.close().catch(() => {});
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      hal.close();
+      await releaseHal();
     })();
     return stopped;
   };

@@ -53,8 +53,16 @@ import {
   NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from '../netlink/constants.ts';
-import { AttrCursor, type MessageCursor, readU64 } from '../netlink/reader.ts';
+import { endianness } from 'node:os';
+import { AttrCursor, type MessageCursor } from '../netlink/reader.ts';
 import { allocGenlRequest, nlattr, nlattrNest, nlattrString, nlattrU32 } from './genetlinkFamily.ts';
+
+const HOST_LE = endianness() === 'LE';
+
+/** Byte offsets of a host-order u64's low and high 32-bit words, and the step within a word. */
+const U64_LOW = HOST_LE ? 0 : 7;
+const U64_HIGH = HOST_LE ? 4 : 3;
+const U64_STEP = HOST_LE ? 1 : -1;
 
 /** The group bitset: one u32 word (SIZE 32) with only the eth-mac bit set. */
 function ethMacGroups(): Buffer {
@@ -158,9 +166,18 @@ export class EthMacReplyReader {
             this.problem ??= `stats counter ${stat.type}: ${stat.length} bytes, expected a u64`;
             continue;
           }
-          // Exact to 2^53 frames, read as two u32 halves (the payload is only 4-byte aligned).
-          if (stat.type === ETHTOOL_A_STATS_ETH_MAC_21_RX_MCAST) multicast = readU64(stat.buf, stat.offset);
-          else broadcast = readU64(stat.buf, stat.offset);
+          // The host-order u64, exact to 2^53, from byte loads written out here: reader.ts readU64
+          // (Buffer.readUInt32LE) or any helper function that is not inlined returns a value of
+          // 2^31 or more as a new heap number, 16 bytes per counter per tick (seen with the
+          // sampling heap profiler); byte loads are small integers and the sum stays unboxed.
+          const buf = stat.buf;
+          const lo = stat.offset + U64_LOW;
+          const hi = stat.offset + U64_HIGH;
+          const value =
+            (buf[hi]! + buf[hi + U64_STEP]! * 0x100 + buf[hi + 2 * U64_STEP]! * 0x10000 + buf[hi + 3 * U64_STEP]! * 0x1000000) * 0x100000000 +
+            (buf[lo]! + buf[lo + U64_STEP]! * 0x100 + buf[lo + 2 * U64_STEP]! * 0x10000 + buf[lo + 3 * U64_STEP]! * 0x1000000);
+          if (stat.type === ETHTOOL_A_STATS_ETH_MAC_21_RX_MCAST) multicast = value;
+          else broadcast = value;
         }
         if (stat.problem) this.problem ??= `stats counter: ${stat.problem}`;
       }

@@ -129,6 +129,11 @@ export class PortTable implements PortCounterSink {
     }
   }
 
+  /** The row in `slot`, or null. */
+  rowAt(slot: number): PortRow | null {
+    return slot < this.used ? this.rowsBySlot[slot]! : null;
+  }
+
   row(name: string): PortRow | null {
     const slot = this.slotByName.get(name);
     return slot === undefined ? null : this.rowsBySlot[slot]!;
