@@ -150,6 +150,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
       absoluteRaisePps: config.alarms.storm.raisePps,
       baselineRaiseFactor: config.alarms.storm.baselineFactor,
       baselineFloorPps: config.alarms.storm.baselineFloorPps,
+      warmupMs: config.alarms.storm.baselineWarmupMs,
       // The baseline rule clears at 5× the baseline, or half the raise factor when that is lower.
       baselineClearFactor: Math.min(5, config.alarms.storm.baselineFactor / 2),
     },

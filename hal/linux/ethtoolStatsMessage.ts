@@ -31,6 +31,7 @@
  * (nla_put_u64_64bit), and on arches without efficient unaligned access zero-length
  * ETHTOOL_A_STATS_GRP_PAD attributes may sit between the nests.
  */
+import { endianness } from 'node:os';
 import {
   ETHTOOL_A_BITSET_NOMASK,
   ETHTOOL_A_BITSET_SIZE,
@@ -53,13 +54,15 @@ import {
   NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from '../netlink/constants.ts';
-import { endianness } from 'node:os';
 import { AttrCursor, type MessageCursor } from '../netlink/reader.ts';
 import { allocGenlRequest, nlattr, nlattrNest, nlattrString, nlattrU32 } from './genetlinkFamily.ts';
 
 const HOST_LE = endianness() === 'LE';
 
-/** Byte offsets of a host-order u64's low and high 32-bit words, and the step within a word. */
+/**
+ * In a host-order u64: the offsets of the least significant byte of its low and of its high
+ * 32-bit word, and the step from a byte to the next more significant one.
+ */
 const U64_LOW = HOST_LE ? 0 : 7;
 const U64_HIGH = HOST_LE ? 4 : 3;
 const U64_STEP = HOST_LE ? 1 : -1;

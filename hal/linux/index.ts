@@ -28,6 +28,8 @@ import { SysfsInventory } from '../procfs/inventory.ts';
 import { ProcNetDevLinkStats } from '../procfs/linkStats.ts';
 import { NetlinkConntrackStats } from './conntrackStats.ts';
 import { NetlinkFdbEvents } from './fdbEvents.ts';
+import { openEthtoolMacStats } from './ethtoolMacStats.ts';
+import { LayeredPortCounters } from './layeredPortCounters.ts';
 import { openNftPortCounters } from './nftPortCounters.ts';
 import { KernelSourceError } from './errors.ts';
 import { NetlinkInventory, type InventoryLogger } from './inventory.ts';
@@ -131,8 +133,15 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
   let fdb: FdbMoveSource | undefined;
   if (options.ports ?? true) {
     if (transport) {
-      const nft = await openNftPortCounters({ transport });
-      ports = nft.source ?? new NoPortCounters(nft.status);
+      // nftables counts every field of a bridge port; the NIC's own eth-mac MIB, where the driver
+      // has one (DSA ports, the Pi 5's macb), also sees frames a switch chip floods without the
+      // CPU, so its broadcast/multicast counts win for the ports it covers.
+      const [nft, ethtool] = await Promise.all([openNftPortCounters({ transport }), openEthtoolMacStats({ transport })]);
+      if (nft.source === null) options.log.warn(`port counters: ${nft.status.detail}`);
+      ports =
+        nft.source !== null || ethtool.source !== null
+          ? new LayeredPortCounters({ primary: nft.source, hardware: ethtool.source, log: (line) => options.log.warn(line) })
+          : new NoPortCounters(nft.status);
       // RTNLGRP_NEIGH needs no privilege: moves are followed even when nft can't count.
       fdb = new NetlinkFdbEvents(transport, { log: options.log });
     } else {

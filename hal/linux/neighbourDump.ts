@@ -4,13 +4,29 @@
  * neigh` is not everywhere (BusyBox ip on OpenWrt lacks -j). Used off the hot path (every
  * 30 s at most), so it opens a socket per dump and builds plain objects.
  *
+ * Entries in NUD_NOARP state (the multicast maps `ip neigh` hides too) are left out.
+ *
  * Reply layout: struct ndmsg (12 bytes: family, pad, ifindex s32, state u16, flags u8, type
  * u8) then attributes NDA_DST (16 bytes) and NDA_LLADDR (6 bytes on Ethernet);
  * include/uapi/linux/neighbour.h.
  */
-import { NDA_LLADDR, NDMSG_FAMILY, NDMSG_IFINDEX, NDMSG_LEN, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, RTM_NEWNEIGH } from '../netlink/constants.ts';
+import {
+  NDA_LLADDR,
+  NDMSG_FAMILY,
+  NDMSG_IFINDEX,
+  NDMSG_LEN,
+  NDMSG_STATE,
+  NETLINK_ROUTE,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NUD_NOARP,
+  RTM_NEWNEIGH,
+} from '../netlink/constants.ts';
 import { openRawNetlink } from '../netlink/rawSocket.ts';
-import { AttrCursor, MessageCursor, nlmsgErrno, readS32 } from '../netlink/reader.ts';
+import { AttrCursor, MessageCursor, nlmsgErrno, readS32, readU16 } from '../netlink/reader.ts';
 import { allocRequest, SequenceCounter, setRequestSeq } from '../netlink/request.ts';
 import type { NetlinkTransport, NetlinkTransportFactory } from '../netlink/transport.ts';
 import { errnoError, KernelSourceError, malformedError } from './errors.ts';
@@ -52,6 +68,8 @@ export function readNeighbours(datagram: Buffer, seq: number, into: IndexedNeigh
     }
     if (msg.type !== RTM_NEWNEIGH || msg.length - NLMSG_HDRLEN < NDMSG_LEN) continue;
     const base = msg.payloadOffset;
+    // NOARP entries map multicast groups to 33:33:… MACs; no host answers for them.
+    if ((readU16(datagram, base + NDMSG_STATE) & NUD_NOARP) !== 0) continue;
     let address: string | null = null;
     let mac: string | null = null;
     attr.reset(datagram, base + NDMSG_LEN, msg.payloadEnd);

@@ -57,7 +57,7 @@ function forGuard(error: unknown): unknown {
 /** Runs `nft args` and resolves with its stdout; rejects like runNft. */
 function nftOutput(what: string, args: readonly string[], options: NftRunOptions): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       options.nftPath ?? 'nft',
       args,
       { env: nftEnv(), timeout: options.timeoutMs ?? 10_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 },
@@ -67,6 +67,9 @@ function nftOutput(what: string, args: readonly string[], options: NftRunOptions
         reject(forGuard(describeNftFailure(what, spawnCode, String(stderr), error.killed === true && error.signal === 'SIGKILL')));
       },
     );
+    // Nothing to say on stdin; closed so nft (or a wrapper) never waits on it.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end();
   });
 }
 

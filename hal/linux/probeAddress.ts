@@ -12,8 +12,9 @@
  *   a unicast address is never handed broadcasts, so it hears nothing of the LAN's (house rule:
  *   nothing listens on the network unless configured).
  * - /31 (RFC 3021 point-to-point) and /32 have no broadcast address: the "directed broadcast"
- *   of a /31 is the other host, and Linux installs no broadcast route for either. Such an
- *   address is skipped (the next IPv4 address of the bridge is tried, then IPv6).
+ *   of a /31 is the other host, and Linux installs no broadcast route for either (6.18's local
+ *   table: `broadcast` for a /30, none for a /31 or /32). Such an address is skipped (the next
+ *   IPv4 address of the bridge is tried, then IPv6).
  * - IPv6 fallback, for a bridge without usable IPv4: all-nodes ff02::1 scoped to the bridge,
  *   from a udp6 socket bound to the bridge's link-local address with the same scope. Link-local
  *   multicast never crosses a router, and the scope pins the interface.

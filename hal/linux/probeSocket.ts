@@ -99,7 +99,7 @@ export const openDgramProbeSocket: ProbeSocketFactory = async (target) => {
   const socket = DgramAsPromised.createSocket({ type: target.family === 4 ? 'udp4' : 'udp6' });
   const probeSocket = new DgramProbeSocket(socket);
   try {
-    await socket.bind({ address: target.bindAddress, port: 0, exclusive: true });
+    await socket.bind({ address: target.bindAddress, port: 0 });
     if (target.family === 4) socket.setBroadcast(true);
     else socket.setMulticastLoopback(false);
     await connect(socket, target.port, target.destination);

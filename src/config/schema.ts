@@ -87,6 +87,14 @@ const storm = objectSchema<StormAlarmLevels>(
       description: '…and this many frames per second, so a quiet port does not raise on a few frames.',
       expected: 'a number of frames per second from 1 to 100000000',
     },
+    baselineWarmupMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 86_400_000,
+      default: 300_000,
+      description: 'How long a port\'s baseline learns before the baseline rule applies, in milliseconds (one baseline window).',
+      expected: 'a whole number of milliseconds from 0 to 86400000',
+    },
   },
 );
 

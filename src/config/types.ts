@@ -24,6 +24,8 @@ export interface StormAlarmLevels {
   baselineFactor: number;
   /** …and above this many pps raises too. */
   baselineFloorPps: number;
+  /** Traffic a port's baseline must have learned before the baseline rule applies, in ms. */
+  baselineWarmupMs: number;
 }
 
 /** Switching-loop signals (src/detect/loopOptions.ts has the sources). */

@@ -12,6 +12,8 @@ export interface BackgroundProcess {
   /** Resolves with the first line (stdout or stderr, past or future) matching `re`. */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
   write(line: string): void;
+  /** Sends a signal (SIGTERM for a clean shutdown); `ip netns exec` execs, so it reaches the command. */
+  kill(signal: NodeJS.Signals): void;
   /** Closes stdin, waits up to `graceMs` for the exit, then SIGKILLs. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -75,6 +77,9 @@ export function startInNs(ns: string, cmd: string, args: string[]): BackgroundPr
     },
     write(line) {
       if (child.stdin.writable) child.stdin.write(`${line}\n`);
+    },
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     async stop(graceMs = 2_000) {
       child.stdin.end();

@@ -66,8 +66,19 @@ export interface LoopLab {
   nsName(key: LoopNsKey): string;
   exec(key: LoopNsKey, cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   ifindex(key: LoopNsKey, ifname: string): Promise<number>;
-  /** Closes the loop through br0 ports `portA` and `portB` (new ports, not host ports). */
+  /**
+   * Cables br0 ports `portA` and `portB` to the dumb switch with the dumb switch's ends down:
+   * the ports exist, bridged and watched, without carrier, like a switch port with a cable to a
+   * switch that is still off. closeLoop() then only plugs in (brings the dumb ends up).
+   */
+  prepareLoop(portA?: string, portB?: string): Promise<LoopLinks>;
+  /**
+   * Closes the loop through br0 ports `portA` and `portB` (new ports, not host ports), or
+   * through the ports prepareLoop() cabled (then the port arguments are ignored).
+   */
   closeLoop(portA?: string, portB?: string): Promise<LoopLinks>;
+  /** Unplugs a loop closed on prepared ports: the dumb ends go down, the br0 ports stay. */
+  unplugLoop(): Promise<void>;
   /** Removes every looping link; safe when no loop is closed. */
   openLoop(): Promise<void>;
   /** Moves host K's cable from its port to a new br0 port `toPort`, keeping its MAC. */
@@ -137,6 +148,9 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
     return host.ns;
   };
   let loop: LoopLinks | null = null;
+  /** The looping links exist (prepareLoop) and whether the dumb switch's ends are up. */
+  let prepared = false;
+  let plugged = false;
   const namespaces = labNamespaces(allNs);
 
   /** Cables host K to a new br0 port `port`, with the host's fixed MAC and address. */
@@ -170,8 +184,8 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
       if (typeof link?.ifindex !== 'number') throw new Error(`no ifindex for ${ifname} in ${nsName(key)}`);
       return link.ifindex;
     },
-    async closeLoop(portA = 'loopa', portB = 'loopb') {
-      if (loop !== null) throw new Error('loop already closed');
+    async prepareLoop(portA = 'loopa', portB = 'loopb') {
+      if (loop !== null) throw new Error('loop already cabled');
       for (const p of [portA, portB]) {
         if (!IFNAME_RE.test(p) || hosts.some((h) => h.port === p)) throw new Error(`bad loop port name ${p}`);
       }
@@ -189,21 +203,37 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
         ]);
         await ipBatch(dumb, ['link add name selfa type veth peer name selfb']);
         await Promise.all(ends.map((e) => tbf(e.ns, e.ifname, loopRate)));
-        // Any two of the three links make a loop: bring up one whole link and one end of
-        // the other two, then close both in one batch.
         await ipBatch(sw, [portA, portB].flatMap((p) => [`link set dev ${p} master br0`, `link set dev ${p} up`]));
-        await ipBatch(dumb, [
-          ...['upa', 'upb', 'selfa', 'selfb'].map((i) => `link set dev ${i} master br1`),
-          'link set dev upa up',
-          'link set dev selfa up',
-        ]);
-        await ipBatch(dumb, ['link set dev upb up', 'link set dev selfb up']);
-        loop.closedAt = performance.timeOrigin + performance.now();
+        await ipBatch(dumb, ['upa', 'upb', 'selfa', 'selfb'].map((i) => `link set dev ${i} master br1`));
+        prepared = true;
         return loop;
       } catch (err) {
         await lab.openLoop();
         throw err;
       }
+    },
+    async closeLoop(portA = 'loopa', portB = 'loopb') {
+      if (loop === null) await lab.prepareLoop(portA, portB);
+      else if (!prepared || plugged) throw new Error('loop already closed');
+      const links = loop!;
+      try {
+        // Any two of the three links make a loop: bring up one whole link and one end of
+        // the other two, then close both in one batch.
+        await ipBatch(dumb, ['link set dev upa up', 'link set dev selfa up']);
+        await ipBatch(dumb, ['link set dev upb up', 'link set dev selfb up']);
+        plugged = true;
+        links.closedAt = performance.timeOrigin + performance.now();
+        return links;
+      } catch (err) {
+        await lab.openLoop();
+        throw err;
+      }
+    },
+    async unplugLoop() {
+      if (loop === null || !plugged) return;
+      // One batch: both loops (through br0 and through the dumb switch's own cable) break at once.
+      await ipBatch(dumb, ['link set dev upb down', 'link set dev selfb down', 'link set dev upa down', 'link set dev selfa down']);
+      plugged = false;
     },
     async openLoop() {
       if (loop === null) return;
@@ -214,6 +244,8 @@ export async function createLoopLab(opts: LoopLabOptions = {}): Promise<LoopLab>
         okCodes: [0, 1],
       });
       loop = null;
+      prepared = false;
+      plugged = false;
     },
     async recable(index, toPort) {
       const host = hosts[index];

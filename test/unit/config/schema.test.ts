@@ -28,7 +28,7 @@ const EXPECTED_DEFAULTS: Config = {
   },
   alarms: {
     natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 },
-    storm: { enabled: true, raisePps: 1000, baselineFactor: 20, baselineFloorPps: 200 },
+    storm: { enabled: true, raisePps: 1000, baselineFactor: 20, baselineFloorPps: 200, baselineWarmupMs: 300000 },
     loop: { enabled: true, flapMoves: 5, flapWindowMs: 10000, quietMs: 10000 },
   },
   loop: { probeIntervalMs: 1000, protect: false, holdDownMs: 300000 },

@@ -74,14 +74,17 @@ describe('GuardExecutor', () => {
     expect(guard.summary).toEqual(['install (failed)', 'install (failed)', 'install', 'block lan3']);
   });
 
-  it('runs overlapping calls one after the other, in order', async () => {
+  it('runs overlapping calls one at a time, each applying the latest intent', async () => {
     const { guard, executor } = setup();
     void executor.start(0);
     const a = executor.execute([block('lan3')], 1_000);
     const b = executor.execute([unblock('lan3'), block('lan4')], 1_000);
-    await Promise.all([a, b]);
-    expect(guard.summary).toEqual(['install', 'block lan3', 'unblock lan3', 'block lan4']);
-    expect(guard.blockedNow).toEqual(['lan4']);
+    // By the time the first run starts, lan3 is no longer wanted: it is never blocked.
+    expect(await a).toEqual([{ op: 'block', port: 'lan4', ok: true, error: null, reason: 'loop on lan4' }]);
+    expect(await b).toEqual([]);
+    await executor.execute([unblock('lan4'), block('lan3')], 2_000);
+    expect(guard.summary).toEqual(['install', 'block lan4', 'unblock lan4', 'block lan3']);
+    expect(guard.blockedNow).toEqual(['lan3']);
   });
 
   it('removes the guard on close and reports a failure instead of rejecting', async () => {
