@@ -222,6 +222,55 @@ export interface FdbMoveSource {
   close(): void;
 }
 
+/** How probes leave a bridge: its IPv4 directed broadcast, or IPv6 all-nodes when it has no IPv4. */
+export type ProbeVia = 'ipv4-broadcast' | 'ipv6-all-nodes';
+
+export interface LoopProbeBridge {
+  name: string;
+}
+
+/** One bridge's probe, for `agent status` and MQTT. */
+export interface ProbeBridgeStatus {
+  bridge: string;
+  /** How probes leave this bridge; null when the probe is off for it (see detail). */
+  via: ProbeVia | null;
+  /** `10.88.0.255:9` or `[ff02::1%br0]:9`; null when off. */
+  destination: string | null;
+  /** Datagrams the kernel accepted. */
+  sent: number;
+  /** Sends (or socket opens) that failed; lastError says the latest why. */
+  failed: number;
+  /** Sends not made: rate-limited, or the previous one on this bridge still under way. */
+  skipped: number;
+  lastError: string | null;
+  /** Wall-clock ms of the last datagram the kernel accepted. */
+  lastSentAt: number | null;
+  /** Why the probe is off for this bridge ("no address: probe off"), else null. */
+  detail: string | null;
+}
+
+/**
+ * The loop probe: a small UDP broadcast with a nonce out of each LAN bridge, so that a loop
+ * always has one of the bridge's own frames to bring back (hal/linux/broadcastProbe.ts).
+ */
+export interface LoopProbe {
+  /** This run's nonce (16 hex digits), as carried by every probe: for status and captures. */
+  readonly nonceHex: string;
+  /**
+   * One probe out of every bridge, or only `bridge`. Bridges probed less than the minimum
+   * interval ago are skipped. Never rejects; resolves with how many probes the kernel accepted.
+   */
+  send(bridge?: string): Promise<number>;
+  /** Re-reads the bridges' addresses now (call on link or address changes). */
+  refresh(): void;
+  /** Replaces the set of bridges; sockets of bridges no longer named are closed. */
+  setBridges(bridges: readonly LoopProbeBridge[]): void;
+  /** One entry per bridge, in the order given. */
+  status(): ProbeBridgeStatus[];
+  /** Closes every socket; later sends do nothing. Idempotent. */
+  close(): Promise<void>;
+}
+
 /** One backend's set of sources. The agent wiring picks the backend per source. */
 export interface Hal {
   readonly inventory: LinkInventory;
@@ -235,6 +284,8 @@ export interface Hal {
   readonly ports?: PortCounterSource;
   /** Bridge FDB moves; absent when the backend has none. */
   readonly fdb?: FdbMoveSource;
+  /** The loop probe; absent when the backend has none. */
+  readonly probe?: LoopProbe;
   close(): void;
 }
 

@@ -60,7 +60,7 @@ const ROLE_RESOLVE_DEBOUNCE_MS = 1000;
 
 async function pickHal(demo: boolean, log: Logger): Promise<Hal> {
   if (demo) return new DemoHal();
-  return createLinuxHal({ log: { warn: (message) => log.warn(message) } });
+  return createLinuxHal({ log: { warn: (message) => log.warn(message), info: (message) => log.info(message), debug: (message) => log.debug(message) } });
 }
 
 async function detect(demo: boolean): Promise<{ detection: BoardDetection; routes: string[] }> {
@@ -107,6 +107,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   const releaseHal = async (): Promise<void> => {
     closeWatch?.();
     await hal.ports?.close().catch((error: unknown) => log.warn({ err: error }, 'port counters: could not remove our nftables table'));
+    await hal.probe?.close();
     hal.close();
   };
   try {
@@ -236,6 +237,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
           });
           context.roles = board;
           context.agent.board.reasons = board.reasons;
+          hal.probe?.refresh();
           return portWatch.setRoles(board);
         })
         .then(() => mqttSink.refreshDiscovery())
@@ -274,6 +276,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   metricsStatus = metrics.status;
 
   sampler.start();
+  portWatch.startProbe(config.loop.probeIntervalMs);
   mqttSink.start();
   log.info({ socket: socketPath, intervalMs: config.sampleIntervalMs }, `sampling every ${config.sampleIntervalMs} ms; status on ${socketPath}`);
 

@@ -4,9 +4,8 @@
  * (LoopProbe, hal/linux/broadcastProbe.ts), same rate limit per bridge, a scripted `via` per
  * bridge (null: "no address: probe off") and a scripted failure.
  */
-// Types only from broadcastProbe.ts: the fake must not load the socket code.
-import type { LoopProbe, LoopProbeBridge, ProbeBridgeStatus } from '../linux/broadcastProbe.ts';
-import { PROBE_OFF_DETAIL, type ProbeVia } from '../linux/probeAddress.ts';
+import type { LoopProbe, LoopProbeBridge, ProbeBridgeStatus, ProbeVia } from '../index.ts';
+import { PROBE_OFF_DETAIL } from '../linux/probeAddress.ts';
 
 export interface FakeProbeBridge extends LoopProbeBridge {
   /** How this bridge's probes would leave; default 'ipv4-broadcast'. null: no address. */

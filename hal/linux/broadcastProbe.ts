@@ -34,54 +34,14 @@
  */
 import { networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { LoopProbe, LoopProbeBridge, ProbeBridgeStatus } from '../index.ts';
 import { PROBE_OFF_DETAIL, probeTargetFor, sameTarget, type InterfaceTable, type ProbeTarget, type ProbeVia } from './probeAddress.ts';
 import { PROBE_PORT, ProbePayload, processProbeNonce } from './probePayload.ts';
 import { openDgramProbeSocket, type ProbeSocket, type ProbeSocketFactory } from './probeSocket.ts';
 
 export { PROBE_OFF_DETAIL };
 
-export interface LoopProbeBridge {
-  name: string;
-}
-
-/** One bridge's probe, for `agent status` and MQTT. */
-export interface ProbeBridgeStatus {
-  bridge: string;
-  /** How probes leave this bridge; null when the probe is off for it (see detail). */
-  via: ProbeVia | null;
-  /** `10.88.0.255:9` or `[ff02::1%br0]:9`; null when off. */
-  destination: string | null;
-  /** Datagrams the kernel accepted. */
-  sent: number;
-  /** Sends (or socket opens) that failed; lastError says the latest why. */
-  failed: number;
-  /** Sends not made: rate-limited, or the previous one on this bridge still under way. */
-  skipped: number;
-  lastError: string | null;
-  /** Wall-clock ms of the last datagram the kernel accepted. */
-  lastSentAt: number | null;
-  /** Why the probe is off for this bridge ("no address: probe off"), else null. */
-  detail: string | null;
-}
-
-/** What the agent needs of a loop probe (to be lifted into hal/index.ts). */
-export interface LoopProbe {
-  /** This run's nonce (16 hex digits), as carried by every probe: for status and captures. */
-  readonly nonceHex: string;
-  /**
-   * One probe out of every bridge, or only `bridge`. Bridges probed less than the minimum
-   * interval ago are skipped. Never rejects; resolves with how many probes the kernel accepted.
-   */
-  send(bridge?: string): Promise<number>;
-  /** Re-reads the bridges' addresses now (call on link or address changes). */
-  refresh(): void;
-  /** Replaces the set of bridges; sockets of bridges no longer named are closed. */
-  setBridges(bridges: readonly LoopProbeBridge[]): void;
-  /** One entry per bridge, in the order given. */
-  status(): ProbeBridgeStatus[];
-  /** Closes every socket; later sends do nothing. Idempotent. */
-  close(): Promise<void>;
-}
+export type { LoopProbe, LoopProbeBridge, ProbeBridgeStatus };
 
 export interface ProbeLogger {
   warn(message: string): void;

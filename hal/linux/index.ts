@@ -15,6 +15,7 @@ import type {
   Hal,
   LinkInventory,
   LinkStatsSource,
+  LoopProbe,
   PortCounterSink,
   PortCounterSource,
   ReadDone,
@@ -28,6 +29,7 @@ import { SysfsInventory } from '../procfs/inventory.ts';
 import { ProcNetDevLinkStats } from '../procfs/linkStats.ts';
 import { NetlinkConntrackStats } from './conntrackStats.ts';
 import { NetlinkFdbEvents } from './fdbEvents.ts';
+import { BroadcastProbe } from './broadcastProbe.ts';
 import { openEthtoolMacStats } from './ethtoolMacStats.ts';
 import { LayeredPortCounters } from './layeredPortCounters.ts';
 import { openNftPortCounters } from './nftPortCounters.ts';
@@ -36,7 +38,8 @@ import { NetlinkInventory, type InventoryLogger } from './inventory.ts';
 import { NetlinkLinkStats } from './linkStats.ts';
 
 export interface LinuxHalOptions {
-  log: InventoryLogger;
+  /** info/debug are optional: the loop probe reports recoveries and repeats there. */
+  log: InventoryLogger & { info?(message: string): void; debug?(message: string): void };
   /** Root of /proc and /sys, for fixture trees in tests. */
   root?: string;
   /** Injected transport (tests); default the real netlink socket. */
@@ -131,7 +134,12 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
 
   let ports: PortCounterSource | undefined;
   let fdb: FdbMoveSource | undefined;
+  let probe: LoopProbe | undefined;
   if (options.ports ?? true) {
+    // Bridges are named later, with the port plan; until then it sends nothing.
+    probe = new BroadcastProbe([], {
+      log: { warn: (m) => options.log.warn(m), info: (m) => options.log.info?.(m), debug: (m) => options.log.debug?.(m) },
+    });
     if (transport) {
       // nftables counts every field of a bridge port; the NIC's own eth-mac MIB, where the driver
       // has one (DSA ports, the Pi 5's macb), also sees frames a switch chip floods without the
@@ -155,11 +163,13 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
     conntrack,
     ports,
     fdb,
+    probe,
     close() {
       inventory.close();
       linkStats.close();
       conntrack.close();
       fdb?.close();
+      void probe?.close();
       // ports.close() is async (it removes our nft table): the agent awaits it before close().
     },
   };

@@ -21,12 +21,13 @@
  * - Neither: no target; the caller reports "no address: probe off".
  */
 import type { NetworkInterfaceInfo } from 'node:os';
+import type { ProbeVia } from '../index.ts';
 import { PROBE_PORT } from './probePayload.ts';
 
 /** Status detail of a bridge with neither: shown in `agent status`. */
 export const PROBE_OFF_DETAIL = 'no address: probe off';
 
-export type ProbeVia = 'ipv4-broadcast' | 'ipv6-all-nodes';
+export type { ProbeVia };
 
 /** os.networkInterfaces()'s shape (injected by tests). */
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;

@@ -11,7 +11,7 @@
  * later, instead of waiting up to a probe interval plus a tick for the own-frames proof. A host
  * roaming between access points moves once, so it does not take this path.
  */
-import type { FdbMoveListener, Hal } from '../../hal/index.ts';
+import type { FdbMoveListener, Hal, LoopProbe } from '../../hal/index.ts';
 import { LoopDetector, StormDetector } from '../detect/index.ts';
 import type { LoopOptions } from '../detect/loopOptions.ts';
 import type { StormOptions } from '../detect/stormOptions.ts';
@@ -35,22 +35,12 @@ export interface PortWatchLogger {
   debug(message: string): void;
 }
 
-/** What the watch asks of the loop probe (hal/linux/broadcastProbe.ts). */
-export interface ProbeSender {
-  setBridges(bridges: readonly string[]): void;
-  /** The scheduled probe. */
-  send(): void;
-  /** Out of schedule (a burst of FDB moves); the probe rate-limits it. */
-  sendNow(): void;
-}
-
 export interface PortWatchOptions {
   hal: Hal;
   sampler: Sampler;
   log: PortWatchLogger;
   storm: Partial<StormOptions>;
   loop: Partial<LoopOptions>;
-  probe?: ProbeSender;
 }
 
 export interface PortWatchStatus {
@@ -78,7 +68,7 @@ export class PortWatch {
   private readonly hal: Hal;
   private readonly sampler: Sampler;
   private readonly log: PortWatchLogger;
-  private readonly probe: ProbeSender | undefined;
+  private readonly probe: LoopProbe | undefined;
   /** 1 for slots of the current plan; the detector ports of the others get no input. */
   private readonly active: Uint8Array;
   /** Name each slot had when its detector state was last reset. */
@@ -98,7 +88,7 @@ export class PortWatch {
     this.hal = options.hal;
     this.sampler = options.sampler;
     this.log = options.log;
-    this.probe = options.probe;
+    this.probe = options.hal.probe;
     const capacity = options.sampler.ports.capacity;
     this.slotNames = new Array<string>(capacity).fill('');
     this.active = new Uint8Array(capacity);
@@ -175,9 +165,12 @@ export class PortWatch {
     const probe = this.probe;
     if (!probe || intervalMs <= 0 || this.probeTimer !== null || this.closed) return;
     const offset = Math.max(0, (this.sampler.intervalMs - leadMs) % intervalMs);
+    // send() never rejects; the promise it returns is dropped (one small allocation per probe,
+    // once a second, off the tick path).
+    const send = (): void => void probe.send();
     this.probeTimer = setTimeout(() => {
-      probe.send();
-      this.probeTimer = setInterval(() => probe.send(), intervalMs);
+      send();
+      this.probeTimer = setInterval(send, intervalMs);
     }, offset);
   }
 
@@ -209,7 +202,7 @@ export class PortWatch {
     for (const name of refused) this.log.warn(`${name}: not watched: at most ${this.sampler.ports.capacity} ports at once`);
     this.plan = next;
     this.syncDetectors();
-    this.probe?.setBridges(next.counted ? [next.counted.bridge] : []);
+    this.probe?.setBridges(next.counted ? [{ name: next.counted.bridge }] : []);
     if (next.watched.length > 0) {
       const how = next.watched.map((name) => `${name} (${this.sampler.ports.row(name)?.source ?? 'not counted'})`);
       this.log.info(`watching ${how.join(', ')} for broadcast storms and loops`);
@@ -260,7 +253,8 @@ export class PortWatch {
 
   private fastPath(): void {
     if (this.closed || this.fastTimer !== null) return;
-    this.probe?.sendNow();
+    // Rate-limited by the probe (one per bridge per 100 ms).
+    void this.probe?.send();
     this.fastTimer = setTimeout(this.fastSample, FAST_SAMPLE_DELAY_MS);
   }
 
