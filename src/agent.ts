@@ -186,6 +186,8 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
     // Read only once the status server runs, which starts after mqttSink exists.
     mqtt: () => mqttSink.status(),
     prometheus: () => metricsStatus,
+    portWatch: () => portWatch.status(),
+    probeIntervalMs: config.loop.probeIntervalMs,
     agent: {
       version: VERSION,
       pid: process.pid,

@@ -27,6 +27,7 @@ import {
   PT_SSDP_PPS,
 } from '../sampler/portTable.ts';
 import type { Sampler } from '../sampler/sampler.ts';
+import type { PortWatchStatus } from '../status/types.ts';
 import { samePlan, watchPlan, type PortRoles, type WatchPlan } from './portPlan.ts';
 
 export interface PortWatchLogger {
@@ -41,15 +42,6 @@ export interface PortWatchOptions {
   log: PortWatchLogger;
   storm: Partial<StormOptions>;
   loop: Partial<LoopOptions>;
-}
-
-export interface PortWatchStatus {
-  bridge: string | null;
-  counted: string[];
-  watched: string[];
-  /** Why counting could not be installed, while that lasts. */
-  applyError: string | null;
-  fdb: { moves: number; lost: number } | null;
 }
 
 /** Moves within this window that make a burst, and the burst size that takes the fast path. */
@@ -145,13 +137,13 @@ export class PortWatch {
     }
   };
 
-  status(): PortWatchStatus {
+  status(): Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb'> {
     const fdb = this.hal.fdb;
     return {
       bridge: this.plan.counted?.bridge ?? null,
       counted: [...(this.plan.counted?.ports ?? [])],
       watched: [...this.plan.watched],
-      applyError: this.applyError,
+      countingError: this.applyError,
       fdb: fdb ? { moves: fdb.counts.moves, lost: fdb.counts.lost } : null,
     };
   }

@@ -3,7 +3,7 @@
  * bits per second (what ISPs and link speeds are quoted in); the JSON keeps bytes.
  */
 import type { SourceStatus } from '../../hal/index.ts';
-import type { AlarmStatus, InterfaceStatus, MqttStatus, StatusSnapshot } from './types.ts';
+import type { AlarmStatus, InterfaceStatus, MqttStatus, PortWatchStatus, StatusSnapshot } from './types.ts';
 
 const DASH = '–';
 
@@ -112,6 +112,43 @@ function portLines(interfaces: readonly InterfaceStatus[]): string[] {
   return ['', ...table([['port', 'bcast/s', 'mcast/s', 'top protocol', 'own/s', 'bcast+mcast, last 60 s (peak)', 'source'], ...rows])];
 }
 
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** How the ports are counted and probed: the lines under the port table. */
+export function portWatchLines(watch: PortWatchStatus, now: number): string[] {
+  const lines: string[] = [];
+  if (watch.watched.length === 0) {
+    lines.push(`ports      none watched (no LAN ports; set interfaces.bridge or interfaces.lan)`);
+    return lines;
+  }
+  const counted = watch.counted.length > 0 ? `${watch.counted.join(', ')} on ${watch.bridge}` : 'no bridge ports';
+  const source = watch.source === null ? 'no port counters' : `${watch.source.backend} (${watch.source.detail})`;
+  const moves = watch.fdb === null ? '' : ` · ${watch.fdb.moves} MAC moves${watch.fdb.lost > 0 ? `, ${watch.fdb.lost} notification bursts lost` : ''}`;
+  lines.push(`ports      ${counted} · ${source}${moves}`);
+  const fallback = watch.watched.filter((name) => !watch.counted.includes(name));
+  if (fallback.length > 0) lines.push(`           ${fallback.join(', ')}: interface multicast counter only (not a bridge port)`);
+  if (watch.countingError !== null) lines.push(`           NOT COUNTING: ${watch.countingError}`);
+  if (!watch.health.ok) lines.push(`           port counters FAILING — ${watch.health.lastError ?? 'unknown error'}`);
+  const probe = watch.probe;
+  if (probe === null) return lines;
+  if (probe.intervalMs === 0) {
+    lines.push('probe      off (loop.probeIntervalMs is 0): loops show only by MAC flapping and the bridge\'s own traffic');
+    return lines;
+  }
+  for (const bridge of probe.bridges) {
+    if (bridge.via === null) {
+      lines.push(`probe      ${bridge.bridge}: ${bridge.detail ?? 'off'}`);
+      continue;
+    }
+    const failed = bridge.failed > 0 ? ` · ${bridge.failed} failed (${bridge.lastError ?? 'unknown'})` : '';
+    const last = bridge.lastSentAt === null ? 'never' : ago(new Date(bridge.lastSentAt).toISOString(), now);
+    lines.push(`probe      every ${seconds(probe.intervalMs)} to ${bridge.destination} · ${bridge.sent} sent, last ${last}${failed} · nonce ${probe.nonce}`);
+  }
+  return lines;
+}
+
 /** "3 s ago", "5m 02s ago": how old an ISO time is, for a person. */
 export function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
@@ -199,6 +236,7 @@ export function renderStatus(snapshot: StatusSnapshot, now = Date.now()): string
   );
   lines.push(...portLines(shown));
   lines.push('');
+  lines.push(...portWatchLines(snapshot.portWatch, now));
   lines.push(...alarmLines(snapshot.alarms, now));
   lines.push(mqttLine(snapshot.mqtt, now));
   if (snapshot.prometheus.url !== null) lines.push(`metrics    ${snapshot.prometheus.url}`);

@@ -27,6 +27,7 @@ import type {
   InterfaceStatus,
   MetricsEndpointStatus,
   MqttStatus,
+  PortWatchStatus,
   StatusSnapshot,
 } from './types.ts';
 
@@ -40,6 +41,10 @@ export interface SnapshotContext {
   alarms: () => readonly AlarmState[];
   mqtt: () => MqttStatus;
   prometheus: () => MetricsEndpointStatus;
+  /** The storm/loop watch without the parts the snapshot adds itself (source, health, probe). */
+  portWatch: () => Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb'>;
+  /** Configured probe period, ms (0 = off). */
+  probeIntervalMs: number;
 }
 
 /** How a person should read the port counters' origin. */
@@ -140,6 +145,12 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
     },
     interfaces,
     alarms: context.alarms().map(alarmStatus),
+    portWatch: {
+      ...context.portWatch(),
+      source: hal.ports?.status ?? null,
+      health: health(sampler.portHealth),
+      probe: hal.probe ? { intervalMs: context.probeIntervalMs, nonce: hal.probe.nonceHex, bridges: hal.probe.status() } : null,
+    },
     mqtt: context.mqtt(),
     prometheus: context.prometheus(),
   };

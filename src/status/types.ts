@@ -3,7 +3,7 @@
  * never renamed. Rates are per second; `rxBps`/`txBps` are BYTES per second. A value the
  * agent does not know (first tick, source unavailable) is null.
  */
-import type { SourceStatus } from '../../hal/index.ts';
+import type { ProbeBridgeStatus, SourceStatus } from '../../hal/index.ts';
 
 export interface BackendsStatus {
   inventory: SourceStatus;
@@ -152,11 +152,31 @@ export interface MetricsEndpointStatus {
   error: string | null;
 }
 
+/** The storm and loop watch over the LAN ports: what is counted, how, the probe. */
+export interface PortWatchStatus {
+  /** The LAN bridge whose ports are counted; null when there is none. */
+  bridge: string | null;
+  /** Ports counted by the port-counter source (bridge members). */
+  counted: string[];
+  /** Every port with rates, counted or on the interface multicast fallback. */
+  watched: string[];
+  /** The port-counter source as started: nftables, ethtool, or none and why. */
+  source: SourceStatus | null;
+  /** Why counting could not be installed for the current ports, while that lasts. */
+  countingError: string | null;
+  health: SourceHealthStatus;
+  /** Bridge FDB moves seen and notifications the kernel dropped. */
+  fdb: { moves: number; lost: number } | null;
+  /** The loop probe; null when there is none (intervalMs 0 means configured off). */
+  probe: { intervalMs: number; nonce: string; bridges: ProbeBridgeStatus[] } | null;
+}
+
 export interface StatusSnapshot {
   agent: AgentStatus;
   conntrack: ConntrackStatus;
   interfaces: InterfaceStatus[];
   alarms: AlarmStatus[];
+  portWatch: PortWatchStatus;
   mqtt: MqttStatus;
   prometheus: MetricsEndpointStatus;
 }

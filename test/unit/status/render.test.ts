@@ -26,6 +26,22 @@ const snapshot: StatusSnapshot = {
     { name: 'lan1', index: 3, kind: 'dsa', role: 'lan', master: 'br-lan', operState: 'up', mtu: 1500, mac: null, rxPps: null, txPps: null, rxBps: null, txBps: null, multicastPps: null, errorsPerS: null, dropsPerS: null, ...NO_PORT },
   ],
   alarms: [],
+  portWatch: {
+    bridge: 'br-lan',
+    counted: ['lan1'],
+    watched: ['lan1', 'wlan0'],
+    source: { backend: 'nftables', detail: 'table bridge lanwatch, one NFT_MSG_GETOBJ dump per tick' },
+    countingError: null,
+    health: { ok: true, lastError: null, failures: 0 },
+    fdb: { moves: 12, lost: 0 },
+    probe: {
+      intervalMs: 1000,
+      nonce: '0123456789abcdef',
+      bridges: [
+        { bridge: 'br-lan', via: 'ipv4-broadcast', destination: '192.168.1.255:9', sent: 7000, failed: 0, skipped: 0, lastError: null, lastSentAt: Date.parse('2026-01-01T02:03:04.000Z'), detail: null },
+      ],
+    },
+  },
   mqtt: {
     enabled: true, broker: 'mqtt://192.168.1.10:1883', state: 'connected', since: '2026-01-01T00:00:00.000Z',
     nodeId: 'lanwatch_dca632005e01', connects: 1, messagesSent: 42, bytesSent: 15_360,
@@ -66,6 +82,30 @@ describe('renderStatus', () => {
     expect(lines.find((l) => l.startsWith('lan1'))).toContain('dsa (br-lan)');
     expect(text).not.toMatch(/^lo /m);
     expect(text).toContain('alarms     none');
+  });
+
+  it('says how the ports are counted and probed', () => {
+    expect(text).toContain('ports      lan1 on br-lan · nftables (table bridge lanwatch, one NFT_MSG_GETOBJ dump per tick) · 12 MAC moves');
+    expect(text).toContain('           wlan0: interface multicast counter only (not a bridge port)');
+    expect(text).toContain('probe      every 1 s to 192.168.1.255:9 · 7000 sent, last 1s ago · nonce 0123456789abcdef');
+  });
+
+  it('says why ports are not counted or probed', () => {
+    const off = renderStatus(
+      {
+        ...snapshot,
+        portWatch: {
+          ...snapshot.portWatch,
+          source: { backend: 'none', detail: 'port counters off: nft not found' },
+          countingError: 'nft: Operation not permitted (needs CAP_NET_ADMIN)',
+          probe: { ...snapshot.portWatch.probe!, bridges: [{ ...snapshot.portWatch.probe!.bridges[0]!, via: null, destination: null, detail: 'no address: probe off' }] },
+        },
+      },
+      NOW,
+    );
+    expect(off).toContain('none (port counters off: nft not found)');
+    expect(off).toContain('NOT COUNTING: nft: Operation not permitted (needs CAP_NET_ADMIN)');
+    expect(off).toContain('probe      br-lan: no address: probe off');
   });
 
   it('shows active alarms with severity, reason, age and peak', () => {
