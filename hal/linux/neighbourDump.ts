@@ -103,7 +103,8 @@ export function dumpIpv6Neighbours(openTransport: NetlinkTransportFactory = open
       if (error) reject(error);
       else resolve(found);
     };
-    const timer = setTimeout(() => finish(new KernelSourceError(`RTM_GETNEIGH (IPv6 neighbours): no answer in ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
+    const timedOut = (): void => finish(new KernelSourceError(`RTM_GETNEIGH (IPv6 neighbours): no answer in ${timeoutMs} ms`, 'ETIMEDOUT'));
+    const timer = setTimeout(timedOut, timeoutMs);
     try {
       transport = openTransport(NETLINK_ROUTE, {
         onDatagram: (datagram) => {

@@ -14,7 +14,7 @@
 import type { PortGuard } from '../../hal/guard.ts';
 import type { ProtectionAction } from './loopProtection.ts';
 
-export type GuardOp = 'install' | 'block' | 'unblock' | 'close';
+export type GuardOp = 'install' | 'block' | 'unblock' | 'close' | 'verify';
 
 export interface GuardOutcome {
   op: GuardOp;
@@ -115,6 +115,38 @@ export class GuardExecutor {
     }
     if (!changed && !this.retryDue(nowMs)) return NOTHING;
     return this.serial(() => this.reconcile(nowMs));
+  }
+
+  /**
+   * Compares the kernel's blocked set with what this executor put there, and rewrites the
+   * guard when they differ: a firewall reload (`nft flush ruleset`, fw4 restart) removes our
+   * table behind our back, and with it every block. Call it every 30 s or so, and when the
+   * port counters report their table gone (the same reload removes both). Never rejects.
+   */
+  verify(nowMs: number): Promise<GuardOutcome[]> {
+    return this.serial(async () => {
+      let kernel: string[];
+      try {
+        kernel = await this.guard.blocked();
+      } catch (error) {
+        return [{ op: 'verify', port: null, ok: false, error: message(error), reason: null }];
+      }
+      const held = [...this.held].sort();
+      if (kernel.length === held.length && kernel.every((port, i) => port === held[i])) return [];
+      const outcome: GuardOutcome = {
+        op: 'verify',
+        port: null,
+        ok: false,
+        error: `the kernel blocks [${kernel.join(', ')}], expected [${held.join(', ')}]: guard rewritten`,
+        reason: null,
+      };
+      this.installed = false;
+      this.held.clear();
+      this.failed.clear();
+      // Installed first even with nothing to block: a port blocked by someone else goes too.
+      const install = await this.install(nowMs);
+      return [outcome, ...(install === null ? [] : [install]), ...(await this.reconcile(nowMs))];
+    });
   }
 
   /** Removes the guard (no port stays blocked after the agent); never rejects. */

@@ -239,7 +239,9 @@ export class LoopProtection {
       } else if (nowMs >= st.until) {
         if (nowMs - st.lastOwnAt < quietMs) {
           st.until = nowMs + holdDownMs;
-          const reason = `own frames still returning on ${st.name} within the last ${seconds(quietMs)}: the loop is still cabled; blocked for another ${seconds(holdDownMs)}`;
+          const reason =
+            `own frames still returning on ${st.name} within the last ${seconds(quietMs)}: ` +
+            `the loop is still cabled; blocked for another ${seconds(holdDownMs)}`;
           this.out.push({ kind: 'extend', port: st.name, reason, untilMs: st.until });
         } else {
           this.unblock(st, nowMs, `no own frames on ${st.name} for ${seconds(quietMs)}: hold-down over, unblocked to re-test`);
@@ -262,29 +264,32 @@ export class LoopProtection {
     // frames still circling when that port was cut off do not condemn a second one.
     const from = Math.max(nowMs - settleMs, this.lastBlockAt + settleMs);
     let candidates: PortState[] | null = null;
-    let refusals: PortState[] | null = null;
+    let spared: PortState[] | null = null;
     for (let i = 0; i < this.states.length; i++) {
       const st = this.states[i]!;
       if (st.blocked || !(st.lastOwnAt >= from) || !(st.lastOwnAt > st.unblockedAt)) continue;
       if (this.protectedKnown && !this.protectedPorts.has(st.name)) (candidates ??= []).push(st);
-      else if (st.refused === null) (refusals ??= []).push(st);
+      else (spared ??= []).push(st);
     }
     if (candidates !== null) {
       candidates.sort(preferred);
       const st = candidates[0]!;
       const others = candidates.slice(1).map((c) => c.name);
       const choice = others.length > 0 ? `; chosen over ${others.join(', ')} because ${why(st, candidates[1])}` : '';
+      const notThese = (spared ?? []).map((p) => `; not ${p.name}: it carries ${this.protectedPorts.get(p.name)}`).join('');
       st.blocked = true;
       st.since = nowMs;
       st.until = nowMs + holdDownMs;
       st.blocks++;
       st.refused = null;
-      st.reason = `switching loop: own frames returning on ${st.name} (${round1(st.ownRate)}/s)${choice}`;
+      st.reason = `switching loop: own frames returning on ${st.name} (${round1(st.ownRate)}/s)${choice}${notThese}`;
       this.lastBlockAt = nowMs;
-      this.out.push({ kind: 'block', port: st.name, reason: `${st.reason}; blocked for ${seconds(holdDownMs)}`, untilMs: st.until, blocks: st.blocks });
+      const reason = `${st.reason}; blocked for ${seconds(holdDownMs)}`;
+      this.out.push({ kind: 'block', port: st.name, reason, untilMs: st.until, blocks: st.blocks });
       return;
     }
-    for (const st of refusals ?? []) {
+    for (const st of spared ?? []) {
+      if (st.refused !== null) continue;
       const protectedBy = this.protectedPorts.get(st.name);
       st.refused =
         protectedBy !== undefined

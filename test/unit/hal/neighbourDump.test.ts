@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AF_INET6, dumpIpv6Neighbours, NDA_DST, RTM_GETNEIGH } from '../../../hal/linux/neighbourDump.ts';
-import { NDA_LLADDR, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNEIGH } from '../../../hal/netlink/constants.ts';
+import {
+  NDA_LLADDR,
+  NETLINK_ROUTE,
+  NLM_F_DUMP,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  RTM_NEWNEIGH,
+} from '../../../hal/netlink/constants.ts';
 import { mockTransportFactory } from '../../../hal/netlink/mockTransport.ts';
 
 function attr(type: number, payload: Buffer): Buffer {

@@ -18,7 +18,14 @@ function fakeNft(name: string) {
   const script = (code: number, stdout = '', stderr = ''): void => {
     writeFileSync(
       path,
-      `#!/bin/sh\n{ printf '%s ' "$@"; printf '|'; cat; printf '\\0'; } >> '${log}'\nprintf '%s' '${stdout}'\nprintf '%s' '${stderr}' >&2\nexit ${code}\n`,
+      [
+        '#!/bin/sh',
+        `{ printf '%s ' "$@"; printf '|'; cat; printf '\\0'; } >> '${log}'`,
+        `printf '%s' '${stdout}'`,
+        `printf '%s' '${stderr}' >&2`,
+        `exit ${code}`,
+        '',
+      ].join('\n'),
     );
     chmodSync(path, 0o755);
   };
@@ -157,7 +164,8 @@ describe('NftPortGuard', () => {
 
   it('reads the blocked ports back from the kernel; no table means none', async () => {
     const nft = fakeNft('nft-list');
-    nft.script(0, '{"nftables": [{"set": {"family": "bridge", "name": "blocked", "table": "lanwatch_guard", "type": "ifname", "elem": ["lan4", "lan3"]}}]}');
+    const listing = { nftables: [{ set: { family: 'bridge', name: 'blocked', table: 'lanwatch_guard', type: 'ifname', elem: ['lan4', 'lan3'] } }] };
+    nft.script(0, JSON.stringify(listing));
     const guard = new NftPortGuard({ nftPath: nft.path });
     expect(await guard.blocked()).toEqual(['lan3', 'lan4']);
     expect(nft.calls()[0]![0]).toBe('-j list set bridge lanwatch_guard blocked ');

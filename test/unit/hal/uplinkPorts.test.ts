@@ -138,7 +138,8 @@ describe('resolveUplinkPorts', () => {
   });
 
   it('adds the WAN role, and notes what it cannot place instead of failing', async () => {
-    const result = await resolveUplinkPorts({ ...bridgeOptions, wan: 'eth0', ipv6Neighbours: () => Promise.reject(new Error('netlink addon not loadable')) });
+    const noNetlink = (): Promise<never> => Promise.reject(new Error('netlink addon not loadable'));
+    const result = await resolveUplinkPorts({ ...bridgeOptions, wan: 'eth0', ipv6Neighbours: noNetlink });
     expect(result.ports[0]).toEqual({ port: 'eth0', reason: 'the WAN and the uplink (default route via 192.168.1.1)' });
     expect(result.ports.map((p) => p.port)).toEqual(['eth0', 'lan1', 'lan2', 'lan3']);
     expect(result.notes).toEqual([

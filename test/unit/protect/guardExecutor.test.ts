@@ -87,12 +87,32 @@ describe('GuardExecutor', () => {
     expect(guard.blockedNow).toEqual(['lan3']);
   });
 
+  it('verify() rewrites the guard when the kernel lost it (a firewall reload), and is quiet otherwise', async () => {
+    const { guard, executor } = setup();
+    await executor.start(0);
+    await executor.execute([block('lan3'), block('lan4')], 1_000);
+    expect(await executor.verify(2_000)).toEqual([]);
+    await guard.install(); // `nft flush ruleset` + someone's empty table: our blocks are gone
+    const outcomes = await executor.verify(3_000);
+    expect(outcomes.map((o) => `${o.op} ${o.port ?? ''} ${o.ok}`)).toEqual(['verify  false', 'install  true', 'block lan3 true', 'block lan4 true']);
+    expect(outcomes[0]!.error).toBe('the kernel blocks [], expected [lan3, lan4]: guard rewritten');
+    expect(guard.blockedNow).toEqual(['lan3', 'lan4']);
+    guard.failNext('blocked', 'nft needs CAP_NET_ADMIN');
+    expect(await executor.verify(4_000)).toEqual([{ op: 'verify', port: null, ok: false, error: 'nft needs CAP_NET_ADMIN', reason: null }]);
+  });
+
   it('removes the guard on close and reports a failure instead of rejecting', async () => {
     const { guard, executor } = setup();
     await executor.start(0);
     await executor.execute([block('lan3')], 1_000);
     guard.failNext('close', 'removing table bridge lanwatch_guard: nft failed');
-    expect(await executor.close()).toEqual({ op: 'close', port: null, ok: false, error: 'removing table bridge lanwatch_guard: nft failed', reason: null });
+    expect(await executor.close()).toEqual({
+      op: 'close',
+      port: null,
+      ok: false,
+      error: 'removing table bridge lanwatch_guard: nft failed',
+      reason: null,
+    });
     expect(await executor.close()).toEqual({ op: 'close', port: null, ok: true, error: null, reason: null });
     expect(guard.installed).toBe(false);
     expect(executor.blocked).toEqual([]);

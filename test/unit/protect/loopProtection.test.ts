@@ -141,8 +141,13 @@ describe('LoopProtection: protected ports', () => {
   it('never blocks the uplink: blocks the other port, then reports a loop left on the uplink once', () => {
     const s = setup();
     s.protection.setProtected([GATEWAY, { port: 'lan2', reason: 'the ssh session from 192.168.1.20' }], T0);
-    s.tick({ lan1: 40, lan2: 40, lan3: 40 });
+    const [block] = s.tick({ lan1: 40, lan2: 40, lan3: 40 });
     expect(s.log).toEqual(['1000 block lan3']);
+    expect(block!.reason).toBe(
+      'switching loop: own frames returning on lan3 (40/s)' +
+        '; not lan1: it carries the uplink (default route via 192.168.1.1)' +
+        '; not lan2: it carries the ssh session from 192.168.1.20; blocked for 300 s',
+    );
     s.run(6, { lan1: 40, lan2: 40, lan3: 1 });
     expect(s.log).toEqual(['1000 block lan3', '4000 refuse lan1', '4000 refuse lan2']);
     expect(s.protection.status(s.now(), 0).refused).toEqual([
