@@ -271,6 +271,46 @@ export interface LoopProbe {
   close(): Promise<void>;
 }
 
+/**
+ * Loop protection's guard: which bridge ports are cut off (every frame dropped in both
+ * directions, after the port counters) while a switching loop runs through them.
+ */
+/** A port that loop protection must never block, and why, phrased to follow "it carries …". */
+export interface ProtectedPort {
+  port: string;
+  reason: string;
+}
+
+export interface PortGuard {
+  /**
+   * Replaces whatever a previous (crashed) run left with a guard that blocks nothing.
+   * Rejects with a message for people (nft missing, no CAP_NET_ADMIN, no bridge support).
+   */
+  install(): Promise<void>;
+  /** Drops every frame entering or leaving `port`. Resolves once the kernel holds it. */
+  block(port: string): Promise<void>;
+  /** Lets `port` pass again; fine when it is not blocked. */
+  unblock(port: string): Promise<void>;
+  /** The ports the kernel blocks now, read back from the kernel (sorted). */
+  blocked(): Promise<string[]>;
+  /** Removes the guard from the kernel: no port stays blocked after the agent. */
+  close(): Promise<void>;
+}
+
+/** What to keep out of the guard's reach: the LAN bridge, the WAN, the local ssh ports. */
+export interface ProtectedPortQuery {
+  bridge: string | null;
+  wan: string | null;
+  sshPorts: readonly number[];
+}
+
+/**
+ * Finds the ports loop protection must never block (WAN, default-route interfaces, the bridge
+ * port behind which the default gateway and each ssh peer are learned). Never rejects for a
+ * missing file or entry: `notes` say what could not be found.
+ */
+export type ProtectedPortResolver = (query: ProtectedPortQuery) => Promise<{ ports: ProtectedPort[]; notes: string[] }>;
+
 /** One backend's set of sources. The agent wiring picks the backend per source. */
 export interface Hal {
   readonly inventory: LinkInventory;
@@ -286,6 +326,9 @@ export interface Hal {
   readonly fdb?: FdbMoveSource;
   /** The loop probe; absent when the backend has none. */
   readonly probe?: LoopProbe;
+  /** Loop protection's guard and the resolver of the ports it must spare; absent without. */
+  readonly guard?: PortGuard;
+  readonly protectedPorts?: ProtectedPortResolver;
   close(): void;
 }
 

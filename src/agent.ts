@@ -102,10 +102,10 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   const detectNow = deps.detect ?? (() => detect(options.demo));
 
   const hal = deps.hal ?? (await pickHal(options.demo, log));
-  let closeWatch: (() => void) | null = null;
-  // Undoes what start-up did (the nft table, the sockets), also when the agent cannot go on.
+  let closeWatch: (() => Promise<void>) | null = null;
+  // Undoes what start-up did (the nft tables, the sockets), also when the agent cannot go on.
   const releaseHal = async (): Promise<void> => {
-    closeWatch?.();
+    await closeWatch?.();
     await hal.ports?.close().catch((error: unknown) => log.warn({ err: error }, 'port counters: could not remove our nftables table'));
     await hal.probe?.close();
     hal.close();
@@ -160,16 +160,18 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
       flapWindowMs: config.alarms.loop.flapWindowMs,
       quietMs: config.alarms.loop.quietMs,
     },
+    protection: { enabled: config.loop.protect, holdDownMs: config.loop.holdDownMs, sshPorts: config.loop.sshPorts },
   });
   closeWatch = () => portWatch.close();
   // Installs the port counters before the first tick, so the first sample already has them.
   await portWatch.setRoles(board);
+  await portWatch.startProtection();
 
   const alarms = new AlarmEngine(log);
   const natSpec = natTableSpec(config.alarms.natTable);
   if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
   if (config.alarms.storm.enabled) alarms.add(stormAlarmSpec(), stormAlarmInput(portWatch.storm));
-  if (config.alarms.loop.enabled) alarms.add(loopAlarmSpec(), loopAlarmInput(portWatch.loop));
+  if (config.alarms.loop.enabled) alarms.add(loopAlarmSpec(), loopAlarmInput(portWatch.loop, portWatch.loopExtras));
   alarms.onEvent((event) => logAlarm(log, event));
   // Every tick, after the sample is committed: the detectors first, then the alarms that read
   // them. Allocation-free unless an alarm changes.

@@ -2,7 +2,7 @@
  * A scripted loop-protection guard for unit tests and `--demo`: keeps the blocked set in
  * memory, records every call in order, and fails the calls a test asks it to.
  */
-import type { PortGuard } from '../guard.ts';
+import type { PortGuard } from '../index.ts';
 
 export type FakeGuardOp = 'install' | 'block' | 'unblock' | 'blocked' | 'close';
 

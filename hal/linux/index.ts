@@ -17,6 +17,8 @@ import type {
   LinkStatsSource,
   LoopProbe,
   PortCounterSink,
+  PortGuard,
+  ProtectedPortResolver,
   PortCounterSource,
   ReadDone,
   SourceStatus,
@@ -32,6 +34,8 @@ import { NetlinkFdbEvents } from './fdbEvents.ts';
 import { BroadcastProbe } from './broadcastProbe.ts';
 import { openEthtoolMacStats } from './ethtoolMacStats.ts';
 import { LayeredPortCounters } from './layeredPortCounters.ts';
+import { NftPortGuard } from './portGuard.ts';
+import { resolveUplinkPorts } from './uplinkPorts.ts';
 import { openNftPortCounters } from './nftPortCounters.ts';
 import { KernelSourceError } from './errors.ts';
 import { NetlinkInventory, type InventoryLogger } from './inventory.ts';
@@ -135,7 +139,12 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
   let ports: PortCounterSource | undefined;
   let fdb: FdbMoveSource | undefined;
   let probe: LoopProbe | undefined;
+  let guard: PortGuard | undefined;
+  let protectedPorts: ProtectedPortResolver | undefined;
   if (options.ports ?? true) {
+    // Nothing touches the kernel until the agent installs the guard (loop.protect on).
+    guard = new NftPortGuard({ root });
+    protectedPorts = (query) => resolveUplinkPorts({ root, ...query });
     // Bridges are named later, with the port plan; until then it sends nothing.
     probe = new BroadcastProbe([], {
       log: { warn: (m) => options.log.warn(m), info: (m) => options.log.info?.(m), debug: (m) => options.log.debug?.(m) },
@@ -164,6 +173,8 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
     ports,
     fdb,
     probe,
+    guard,
+    protectedPorts,
     close() {
       inventory.close();
       linkStats.close();

@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { PortGuard } from '../guard.ts';
+import type { PortGuard } from '../index.ts';
 import { describeNftFailure, NftError, runNft, type NftRunOptions } from './nftPortTable.ts';
 import {
   buildGuardRemoval,

@@ -20,7 +20,7 @@
  */
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import type { ProtectedPort } from '../guard.ts';
+import type { ProtectedPort } from '../index.ts';
 import { readArpTable, type Neighbour } from '../procfs/arpTable.ts';
 import { addressText } from '../procfs/procAddress.ts';
 import { defaultRoutes, lookupRoute, readRoutes, type Route } from '../procfs/routeTable.ts';

@@ -58,7 +58,13 @@ function coerce(raw: string, v: EnvVariable): Coerced {
   const { node } = v;
   const text = raw.trim();
   // An empty list means "not set" (see mergeConfig), so an empty variable keeps the profile's ports.
-  if (isArrayNode(node)) return { ok: true, value: text === '' ? [] : text.split(',').map((s) => s.trim()) };
+  if (isArrayNode(node)) {
+    const items = text === '' ? [] : text.split(',').map((s) => s.trim());
+    // A list of numbers (loop.sshPorts=22,2222): numerals become numbers; anything else stays
+    // a string, which the schema then reports with the item's position.
+    const numeric = node.items.type === 'integer';
+    return { ok: true, value: numeric ? items.map((s) => (/^[+-]?\d+$/.test(s) ? Number(s) : s)) : items };
+  }
   const types = Array.isArray(node.type) ? node.type : [node.type];
   if (types.includes('null') && (text === '' || text.toLowerCase() === 'null')) return { ok: true, value: null };
   const bad = (): Coerced => ({ ok: false, message: `must be ${node.expected ?? types[0]} ${gotClause(raw, v.path)}` });

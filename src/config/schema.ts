@@ -147,8 +147,8 @@ const loop = objectSchema<LoopConfig>('The loop probe and the optional loop prot
     type: 'boolean',
     default: false,
     description:
-      'On a loop, block broadcast and multicast on the looping port for holdDownMs, then re-test. Never the WAN, ' +
-      'the uplink (default gateway) or the port of an ssh session.',
+      'On a loop, cut the looping bridge port off (every frame, both ways, like a port STP blocks) for holdDownMs, ' +
+      'then re-test. Never the WAN, the uplink (default gateway) or the port of an ssh session.',
     expected: 'true or false',
   },
   holdDownMs: {
@@ -158,6 +158,13 @@ const loop = objectSchema<LoopConfig>('The loop probe and the optional loop prot
     default: 300_000,
     description: 'How long a looping port stays blocked before it is re-tested, in milliseconds (switch loop-protect: 5 min).',
     expected: 'a whole number of milliseconds from 10000 to 86400000',
+  },
+  sshPorts: {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 65535, expected: 'a TCP port number from 1 to 65535' },
+    default: [22],
+    description: 'Local TCP ports of the ssh server (sshd Port, dropbear on OpenWrt): the port an ssh session comes in on is never blocked.',
+    expected: 'a list of TCP port numbers',
   },
 });
 

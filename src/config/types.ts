@@ -48,10 +48,12 @@ export interface AlarmsConfig {
 export interface LoopConfig {
   /** Period of the broadcast probe out of the LAN bridge, in ms; 0 turns the probe off. */
   probeIntervalMs: number;
-  /** Block broadcast/multicast on a looping port. Off by default. */
+  /** Cut a looping port off (every frame, both ways, like an STP-blocked port). Off by default. */
   protect: boolean;
   /** How long a port stays blocked before it is re-tested, in ms. */
   holdDownMs: number;
+  /** Local TCP ports of ssh servers: the port an ssh session comes in on is never blocked. */
+  sshPorts: number[];
 }
 
 export interface InterfacesConfig {

@@ -14,7 +14,7 @@ export {
   SIGNAL_MAC_FLAP,
   SIGNAL_OWN_FRAMES,
 } from './loopDetector.ts';
-export { loopAlarmInput, loopAlarmSpec, loopReport, type LoopPortReport, type LoopSignal } from './loopAlarm.ts';
+export { loopAlarmInput, loopAlarmSpec, loopReport, type LoopAlarmExtras, type LoopPortReport, type LoopSignal } from './loopAlarm.ts';
 export { STORM_DEFAULTS, resolveStormOptions, type StormOptions } from './stormOptions.ts';
 export {
   RULE_ABSOLUTE,

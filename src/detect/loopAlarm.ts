@@ -87,8 +87,23 @@ const HUMAN: Record<LoopSignal, string> = {
   bcast_growth: 'broadcast growing',
 };
 
+/**
+ * What loop protection adds to the alarm: whether it blocked a port or refused to, so the alarm
+ * that says "loop on loopb" also says "loopb blocked until 12:05". Called on change only,
+ * except revision(), which is called every tick and must not allocate.
+ */
+export interface LoopAlarmExtras {
+  revision(): number;
+  attributes(): Record<string, unknown>;
+  /** One clause for the reason ("loopb blocked by loop protection"), or null. */
+  note(): string | null;
+}
+
 class LoopAlarmInput implements AlarmInput {
-  constructor(private readonly detector: LoopDetector) {}
+  constructor(
+    private readonly detector: LoopDetector,
+    private readonly extras: LoopAlarmExtras | null,
+  ) {}
 
   /** Every tick: a typed-array read, allocation-free. */
   value(): number {
@@ -97,7 +112,7 @@ class LoopAlarmInput implements AlarmInput {
 
   /** Moves when a port's state or signals change, so the engine re-describes the alarm. */
   revision(): number {
-    return this.detector.revision;
+    return this.extras === null ? this.detector.revision : this.detector.revision + this.extras.revision();
   }
 
   reason(severity: Severity | null, value: number): string {
@@ -105,15 +120,16 @@ class LoopAlarmInput implements AlarmInput {
     const looped = loopReport(this.detector).filter((p) => p.signals.some((s) => s !== 'bcast_growth'));
     const signals = [...new Set(looped.flatMap((p) => p.signals))].map((s) => HUMAN[s]);
     const what = value >= LOOP_CERTAIN ? 'switching loop' : 'switching loop suspected';
-    return `${what} on ${looped.map((p) => p.port).join(', ')} (${signals.join(', ')})`;
+    const note = this.extras?.note() ?? null;
+    return `${what} on ${looped.map((p) => p.port).join(', ')} (${signals.join(', ')})${note === null ? '' : `; ${note}`}`;
   }
 
   attributes(): Record<string, unknown> {
-    return { ports: loopReport(this.detector) };
+    return { ports: loopReport(this.detector), ...this.extras?.attributes() };
   }
 }
 
 /** The loop detector as the engine's input; register it with loopAlarmSpec(). */
-export function loopAlarmInput(detector: LoopDetector): AlarmInput {
-  return new LoopAlarmInput(detector);
+export function loopAlarmInput(detector: LoopDetector, extras: LoopAlarmExtras | null = null): AlarmInput {
+  return new LoopAlarmInput(detector, extras);
 }

@@ -12,7 +12,7 @@
  * roaming between access points moves once, so it does not take this path.
  */
 import type { FdbMoveListener, Hal, LoopProbe } from '../../hal/index.ts';
-import { LoopDetector, StormDetector } from '../detect/index.ts';
+import { LoopDetector, StormDetector, type LoopAlarmExtras } from '../detect/index.ts';
 import type { LoopOptions } from '../detect/loopOptions.ts';
 import type { StormOptions } from '../detect/stormOptions.ts';
 import {
@@ -29,6 +29,7 @@ import {
 import type { Sampler } from '../sampler/sampler.ts';
 import type { PortWatchStatus } from '../status/types.ts';
 import { samePlan, watchPlan, type PortRoles, type WatchPlan } from './portPlan.ts';
+import { ProtectionRunner, type ProtectionRunnerStatus } from './protectionRunner.ts';
 
 export interface PortWatchLogger {
   info(message: string): void;
@@ -42,6 +43,8 @@ export interface PortWatchOptions {
   log: PortWatchLogger;
   storm: Partial<StormOptions>;
   loop: Partial<LoopOptions>;
+  /** Loop protection (config `loop`); needs the HAL's guard and protected-port resolver. */
+  protection?: { enabled: boolean; holdDownMs: number; sshPorts: readonly number[] };
 }
 
 /** Moves within this window that make a burst, and the burst size that takes the fast path. */
@@ -61,6 +64,9 @@ export class PortWatch {
   private readonly sampler: Sampler;
   private readonly log: PortWatchLogger;
   private readonly probe: LoopProbe | undefined;
+  /** Loop protection, when the HAL can block ports; null otherwise. */
+  readonly protection: ProtectionRunner | null = null;
+  private roles: PortRoles = { wan: null, lan: [], bridge: null };
   /** 1 for slots of the current plan; the detector ports of the others get no input. */
   private readonly active: Uint8Array;
   /** Name each slot had when its detector state was last reset. */
@@ -88,7 +94,39 @@ export class PortWatch {
     this.loop = new LoopDetector(this.slotNames, options.loop);
     this.burst[0] = -Infinity;
     options.hal.fdb?.onMove(this.onMove);
+    const hal = options.hal;
+    if (options.protection && hal.guard && hal.protectedPorts) {
+      const runner = new ProtectionRunner({ guard: hal.guard, resolver: hal.protectedPorts, log: options.log, ...options.protection });
+      this.protection = runner;
+      hal.inventory.onChange((event, link) => runner.onLinkEvent(event, link));
+    }
   }
+
+  /** Installs the protection guard when `loop.protect` is on (after the first setRoles). */
+  async startProtection(): Promise<void> {
+    await this.protection?.start();
+  }
+
+  /** For the loop alarm: what protection did, in its reason and attributes. */
+  readonly loopExtras: LoopAlarmExtras = {
+    revision: () => this.protection?.revision ?? 0,
+    attributes: () => {
+      const p = this.protection;
+      if (p === null || !p.enabled) return {};
+      const status = p.status();
+      return { protection: { enabled: true, blocked: status.blocked, refused: status.refused, recent: status.recent.slice(-5) } };
+    },
+    note: () => {
+      const p = this.protection;
+      if (p === null || !p.enabled) return null;
+      const status = p.status();
+      const parts = [
+        ...status.blocked.map((b) => `${b.port} blocked by loop protection until ${new Date(b.until).toISOString().slice(11, 19)} UTC`),
+        ...status.refused.map((r) => `${r.port} not blocked (it carries ${r.reason})`),
+      ];
+      return parts.length > 0 ? parts.join('; ') : null;
+    },
+  };
 
   /**
    * Follows the board's roles: installs counting for the new plan (when it differs) and points
@@ -96,6 +134,7 @@ export class PortWatch {
    * the ports are still watched through their interface counters.
    */
   setRoles(roles: PortRoles): Promise<void> {
+    this.roles = roles;
     this.applying = this.applying.then(() => this.apply(watchPlan(roles, this.hal.inventory.links.values()), false));
     return this.applying;
   }
@@ -126,20 +165,24 @@ export class PortWatch {
         h.get(PT_DHCP_PPS, at),
         h.get(PT_OTHER_PPS, at),
       );
-      loop.setSample(slot, h.get(PT_OWN_PS, at), total);
+      const own = h.get(PT_OWN_PS, at);
+      loop.setSample(slot, own, total);
+      this.protection?.setOwnFrames(row.name, own);
     }
     const now = sampler.sampledAt;
     storm.tick(now);
     loop.tick(now);
+    this.protection?.tick(now);
     const health = sampler.portHealth;
     if (!health.ok && health.lastErrorCode === 'ENOENT' && !this.reapplying && now - this.lastReapplyAt >= REAPPLY_INTERVAL_MS) {
       this.reinstall(now);
     }
   };
 
-  status(): Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb'> {
+  status(): Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb' | 'protection'> {
     const fdb = this.hal.fdb;
     return {
+      protection: this.protection?.status() ?? null,
       bridge: this.plan.counted?.bridge ?? null,
       counted: [...(this.plan.counted?.ports ?? [])],
       watched: [...this.plan.watched],
@@ -166,7 +209,9 @@ export class PortWatch {
     }, offset);
   }
 
-  close(): void {
+  /** Stops timers and removes the protection guard (no port stays blocked after the agent). */
+  async close(): Promise<void> {
+    await this.protection?.close();
     this.closed = true;
     if (this.fastTimer) clearTimeout(this.fastTimer);
     // One handle either way: clearTimeout and clearInterval take both kinds.
@@ -194,6 +239,7 @@ export class PortWatch {
     for (const name of refused) this.log.warn(`${name}: not watched: at most ${this.sampler.ports.capacity} ports at once`);
     this.plan = next;
     this.syncDetectors();
+    this.protection?.setPorts(next.counted?.ports ?? [], this.roles, this.hal.inventory.links.values());
     this.probe?.setBridges(next.counted ? [{ name: next.counted.bridge }] : []);
     if (next.watched.length > 0) {
       const how = next.watched.map((name) => `${name} (${this.sampler.ports.row(name)?.source ?? 'not counted'})`);

@@ -11,7 +11,7 @@
  *
  * `extend` and `refuse` actions change nothing in the kernel; they are only for the log.
  */
-import type { PortGuard } from '../../hal/guard.ts';
+import type { PortGuard } from '../../hal/index.ts';
 import type { ProtectionAction } from './loopProtection.ts';
 
 export type GuardOp = 'install' | 'block' | 'unblock' | 'close' | 'verify';

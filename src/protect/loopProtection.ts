@@ -23,7 +23,7 @@
  * The tick allocates nothing while no own frames come back: port state lives in objects made
  * once per port name, and a tick without actions returns one shared frozen empty list.
  */
-import type { ProtectedPort } from '../../hal/guard.ts';
+import type { ProtectedPort } from '../../hal/index.ts';
 import { round1 } from '../detect/text.ts';
 import { resolveLoopProtectionOptions, type LoopProtectionOptions } from './protectionOptions.ts';
 

@@ -116,6 +116,21 @@ function seconds(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
+function protectionLines(watch: PortWatchStatus, now: number): string[] {
+  const p = watch.protection;
+  if (p === null) return [];
+  if (!p.enabled) return ['protect    off (loop.protect is false): loops are reported, never blocked'];
+  const spared = p.protectedPorts.map((port) => `${port.port} (${port.reason})`).join(', ');
+  const lines = [`protect    on · never blocks ${p.protectedKnown ? spared || 'nothing found to spare' : '(not resolved yet: nothing is blocked until it is)'}`];
+  for (const b of p.blocked) {
+    const until = formatDuration(Math.max(0, (b.until - now) / 1000));
+    lines.push(`           BLOCKED ${b.port} since ${ago(new Date(b.since).toISOString(), now)}, ${until} left (block #${b.blocks}): ${b.reason}`);
+  }
+  for (const r of p.refused) lines.push(`           NOT BLOCKED ${r.port}: it carries ${r.reason}`);
+  for (const f of p.failures) lines.push(`           FAILING ${f.op}${f.port === null ? '' : ` ${f.port}`}: ${f.error}`);
+  return lines;
+}
+
 /** How the ports are counted and probed: the lines under the port table. */
 export function portWatchLines(watch: PortWatchStatus, now: number): string[] {
   const lines: string[] = [];
@@ -131,6 +146,7 @@ export function portWatchLines(watch: PortWatchStatus, now: number): string[] {
   if (fallback.length > 0) lines.push(`           ${fallback.join(', ')}: interface multicast counter only (not a bridge port)`);
   if (watch.countingError !== null) lines.push(`           NOT COUNTING: ${watch.countingError}`);
   if (!watch.health.ok) lines.push(`           port counters FAILING — ${watch.health.lastError ?? 'unknown error'}`);
+  lines.push(...protectionLines(watch, now));
   const probe = watch.probe;
   if (probe === null) return lines;
   if (probe.intervalMs === 0) {

@@ -42,7 +42,7 @@ export interface SnapshotContext {
   mqtt: () => MqttStatus;
   prometheus: () => MetricsEndpointStatus;
   /** The storm/loop watch without the parts the snapshot adds itself (source, health, probe). */
-  portWatch: () => Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb'>;
+  portWatch: () => Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb' | 'protection'>;
   /** Configured probe period, ms (0 = off). */
   probeIntervalMs: number;
 }

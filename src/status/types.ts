@@ -4,6 +4,7 @@
  * agent does not know (first tick, source unavailable) is null.
  */
 import type { ProbeBridgeStatus, SourceStatus } from '../../hal/index.ts';
+import type { ProtectionRunnerStatus } from '../portwatch/protectionRunner.ts';
 
 export interface BackendsStatus {
   inventory: SourceStatus;
@@ -169,6 +170,12 @@ export interface PortWatchStatus {
   fdb: { moves: number; lost: number } | null;
   /** The loop probe; null when there is none (intervalMs 0 means configured off). */
   probe: { intervalMs: number; nonce: string; bridges: ProbeBridgeStatus[] } | null;
+  /**
+   * Loop protection (`loop.protect`): `enabled`, `blocked[]` (`port`, `since`, `until` epoch
+   * ms, `reason`, `blocks`), `refused[]`, `protectedPorts[]` (`port`, `reason`), `failures[]`,
+   * `recent[]` actions; null when this machine cannot block ports.
+   */
+  protection: ProtectionRunnerStatus | null;
 }
 
 export interface StatusSnapshot {

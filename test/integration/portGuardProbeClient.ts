@@ -1,6 +1,6 @@
 /** Starts portGuardProbe.ts inside a namespace and sends it requests. */
 import { fileURLToPath } from 'node:url';
-import type { ProtectedPort } from '../../hal/guard.ts';
+import type { ProtectedPort } from '../../hal/index.ts';
 import type { UplinkPorts } from '../../hal/linux/uplinkPorts.ts';
 import type { GuardFailure } from '../../src/protect/guardExecutor.ts';
 import type { ProtectionStatus } from '../../src/protect/loopProtection.ts';

@@ -71,8 +71,13 @@ describe.skipIf(skip)('storm and loop detection, agent in a loop lab, real Mosqu
     await lab?.destroy();
   }, 60_000);
 
-  it('counts every bridge port with nftables and says so', async () => {
+  it('counts every bridge port with nftables and says so, and announces the storm and loop alarms to HA', async () => {
     await stack.waitFor((m) => m.topic === `${ROOT}/state`, 10_000, 'a state document');
+    const discovery = await stack.waitFor((m) => m.topic === 'homeassistant/device/lab/config', 10_000, 'discovery');
+    const cmps = (JSON.parse(discovery.payload) as { cmps: Record<string, { p: string; dev_cla?: string }> }).cmps;
+    expect(cmps.alarm_storm).toMatchObject({ p: 'binary_sensor', dev_cla: 'problem' });
+    expect(cmps.alarm_loop).toMatchObject({ p: 'binary_sensor', dev_cla: 'problem' });
+    expect(cmps.loopa_broadcast).toBeDefined();
     const snapshot = await stack.snapshot();
     const sources = Object.fromEntries(snapshot.interfaces.filter((i) => i.master === 'br0').map((i) => [i.name, i.portCounterSource]));
     expect(sources).toEqual({ lan0: 'nftables', lan1: 'nftables', lan2: 'nftables', loopa: 'nftables', loopb: 'nftables' });
@@ -134,5 +139,91 @@ describe.skipIf(skip)('storm and loop detection, agent in a loop lab, real Mosqu
     expect(await stack.stopAgent()).toBe(0);
     const { stdout } = await lab.exec('sw', 'nft', ['list', 'tables']);
     expect(stdout).not.toMatch(/table bridge lanwatch\b/);
+  }, 30_000);
+});
+
+describe.skipIf(skip)('loop protection, agent in a loop lab', () => {
+  let lab: LoopLab;
+  let stack: LabStack;
+  const GATEWAY = '10.89.0.254';
+
+  beforeAll(async () => {
+    lab = await createLoopLab({ hosts: 2 });
+    // loopa leads to the dumb switch, where the router's uplink (a gateway address on the dumb
+    // switch itself) lives: loopa carries the default route's traffic. loopb is cabled to the
+    // same switch but not plugged in yet: plugging it in is the loop.
+    await lab.prepareLoop('loopa', 'loopb');
+    await lab.exec('dumb', 'ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', 'br1']);
+    await lab.exec('dumb', 'ip', ['link', 'set', 'dev', 'upa', 'up']);
+    await lab.exec('sw', 'ip', ['route', 'add', 'default', 'via', GATEWAY]);
+    await lab.exec('sw', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', GATEWAY]);
+    stack = await startLabStack(lab.names.sw, {
+      config: {
+        mqtt: { nodeId: 'lab', stateIntervalMs: 2000 },
+        interfaces: { bridge: 'br0' },
+        loop: { protect: true, holdDownMs: 10_000 },
+        alarms: { loop: { quietMs: 3000 } },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await lab?.destroy();
+  }, 60_000);
+
+  it('spares the uplink port, blocks the looping one, and the network recovers', async () => {
+    const spared = async () => (await stack.snapshot()).portWatch.protection?.protectedPorts.map((p) => p.port) ?? [];
+    for (let i = 0; i < 50 && !(await spared()).includes('loopa'); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await spared()).toContain('loopa');
+
+    // The loose cable: loopb's other end goes into the dumb switch.
+    const closedAt = Date.now();
+    await lab.exec('dumb', 'ip', ['link', 'set', 'dev', 'upb', 'up']);
+    await stack.waitFor(isAlarm('loop', 'ON', closedAt), 5_000, 'loop ON');
+    const blocked = await stack.waitFor(
+      (m) => m.topic === `${ROOT}/alarm/loop/attributes` && m.at >= closedAt && m.payload.includes('"blocked":[{'),
+      15_000,
+      'loop attributes with a blocked port',
+    );
+    const protection = (JSON.parse(blocked.payload) as { protection: { blocked: { port: string }[] } }).protection;
+    expect(protection.blocked.map((b) => b.port)).toEqual(['loopb']);
+    const { stdout } = await lab.exec('sw', 'nft', ['list', 'table', 'bridge', 'lanwatch_guard']);
+    expect(stdout).toContain('loopb');
+    expect(stdout).not.toContain('loopa');
+
+    // Recovered: the storm is gone from the uplink port, hosts reach the bridge and the gateway.
+    await new Promise((r) => setTimeout(r, 3000));
+    const loopa = (await stack.snapshot()).interfaces.find((i) => i.name === 'loopa')!;
+    expect((loopa.bcastPps ?? 0) + (loopa.mcastPps ?? 0)).toBeLessThan(50);
+    await lab.exec('h0', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', lab.bridgeAddr]);
+    await lab.exec('sw', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', GATEWAY]);
+    const status = await stack.snapshot();
+    expect(status.portWatch.protection!.blocked.map((b) => b.port)).toEqual(['loopb']);
+    expect(status.alarms.find((a) => a.name === 'loop')!.reason).toMatch(/loopb blocked by loop protection/);
+  }, 60_000);
+
+  it('keeps the port blocked while the loop is cabled, unblocks after the hold-down once unplugged, and clears', async () => {
+    // Still cabled at the end of the first hold-down: extended (own frames keep arriving on loopb).
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect((await stack.snapshot()).portWatch.protection!.blocked.map((b) => b.port)).toEqual(['loopb']);
+    const unplugged = Date.now();
+    await lab.exec('dumb', 'ip', ['link', 'set', 'dev', 'upb', 'down']);
+    await stack.waitFor(isAlarm('loop', 'OFF', unplugged), 30_000, 'loop OFF');
+    for (let i = 0; i < 100 && (await stack.snapshot()).portWatch.protection!.blocked.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const protection = (await stack.snapshot()).portWatch.protection!;
+    expect(protection.blocked).toEqual([]);
+    expect(protection.recent.map((e) => `${e.kind} ${e.port}`)).toEqual(expect.arrayContaining(['block loopb', 'extend loopb', 'unblock loopb']));
+    expect(protection.recent.some((e) => e.kind === 'block' && e.port === 'loopa')).toBe(false);
+    const logs = stack.logs().map((l) => l.msg);
+    expect(logs.some((m) => /loop protection: blocking loopb/.test(m))).toBe(true);
+  }, 60_000);
+
+  it('removes the guard table on SIGTERM: no port stays blocked after the agent', async () => {
+    expect(await stack.stopAgent()).toBe(0);
+    const { stdout } = await lab.exec('sw', 'nft', ['list', 'tables']);
+    expect(stdout).not.toMatch(/lanwatch/);
   }, 30_000);
 });

@@ -32,6 +32,13 @@ describe('configFromEnv', () => {
     });
   });
 
+  it('turns a list of numbers into numbers and names the item that is not one', () => {
+    expect(configFromEnv({ LANWATCH_LOOP_SSH_PORTS: '22, 2222' }).layer).toEqual({ loop: { sshPorts: [22, 2222] } });
+    expect(configFromEnv({ LANWATCH_LOOP_SSH_PORTS: '22,ssh' }).problems).toEqual([
+      problem('LANWATCH_LOOP_SSH_PORTS', 'item 2 must be a TCP port number from 1 to 65535 (got "ssh")'),
+    ]);
+  });
+
   it.each([
     ['1', true],
     ['yes', true],

@@ -31,7 +31,7 @@ const EXPECTED_DEFAULTS: Config = {
     storm: { enabled: true, raisePps: 1000, baselineFactor: 20, baselineFloorPps: 200, baselineWarmupMs: 300000 },
     loop: { enabled: true, flapMoves: 5, flapWindowMs: 10000, quietMs: 10000 },
   },
-  loop: { probeIntervalMs: 1000, protect: false, holdDownMs: 300000 },
+  loop: { probeIntervalMs: 1000, protect: false, holdDownMs: 300000, sshPorts: [22] },
   prometheus: { enabled: false, address: '127.0.0.1', port: 9839 },
   log: { level: 'info', format: 'auto' },
 };

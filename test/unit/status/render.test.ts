@@ -34,6 +34,7 @@ const snapshot: StatusSnapshot = {
     countingError: null,
     health: { ok: true, lastError: null, failures: 0 },
     fdb: { moves: 12, lost: 0 },
+    protection: null,
     probe: {
       intervalMs: 1000,
       nonce: '0123456789abcdef',
@@ -88,6 +89,35 @@ describe('renderStatus', () => {
     expect(text).toContain('ports      lan1 on br-lan · nftables (table bridge lanwatch, one NFT_MSG_GETOBJ dump per tick) · 12 MAC moves');
     expect(text).toContain('           wlan0: interface multicast counter only (not a bridge port)');
     expect(text).toContain('probe      every 1 s to 192.168.1.255:9 · 7000 sent, last 1s ago · nonce 0123456789abcdef');
+  });
+
+  it('shows what loop protection blocked, spares and failed to do', () => {
+    const at = (iso: string) => Date.parse(iso);
+    const out = renderStatus(
+      {
+        ...snapshot,
+        portWatch: {
+          ...snapshot.portWatch,
+          protection: {
+            enabled: true,
+            protectedKnown: true,
+            blocked: [{ port: 'lan3', since: at('2026-01-01T02:03:00.000Z'), until: at('2026-01-01T02:08:00.000Z'), reason: 'own frames came back (1,410/s)', blocks: 1 }],
+            refused: [{ port: 'lan1', reason: 'the uplink via 192.168.1.1' }],
+            protectedPorts: [{ port: 'lan1', reason: 'the uplink via 192.168.1.1' }],
+            blockCounts: [{ port: 'lan3', blocks: 1 }],
+            failures: [{ op: 'block', port: 'lan4', error: 'nft: Operation not permitted' }],
+            recent: [],
+          },
+        },
+      },
+      NOW,
+    );
+    expect(out).toContain('protect    on · never blocks lan1 (the uplink via 192.168.1.1)');
+    expect(out).toContain('           BLOCKED lan3 since 5s ago, 4m 55s left (block #1): own frames came back (1,410/s)');
+    expect(out).toContain('           NOT BLOCKED lan1: it carries the uplink via 192.168.1.1');
+    expect(out).toContain('           FAILING block lan4: nft: Operation not permitted');
+    const off = { ...snapshot.portWatch, protection: { enabled: false, protectedKnown: false, blocked: [], refused: [], protectedPorts: [], blockCounts: [], failures: [], recent: [] } };
+    expect(renderStatus({ ...snapshot, portWatch: off }, NOW)).toContain('protect    off (loop.protect is false)');
   });
 
   it('says why ports are not counted or probed', () => {
