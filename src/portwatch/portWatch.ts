@@ -247,16 +247,19 @@ export class PortWatch {
     }
   }
 
-  /** Slots whose port changed start from scratch in both detectors. */
+  /**
+   * Slots whose port changed start from scratch in both detectors; a port that left the plan
+   * is forgotten at once (a stale "loop on lan1" must not outlive lan1's unplugging).
+   */
   private syncDetectors(): void {
     this.active.fill(0);
     for (const row of this.sampler.ports.rows()) {
-      if (!row.planned) continue;
-      this.active[row.slot] = 1;
-      if (this.slotNames[row.slot] !== row.name) {
-        this.slotNames[row.slot] = row.name;
-        this.storm.resetPort(row.slot, row.name);
-        this.loop.resetPort(row.slot, row.name);
+      const name = row.planned ? row.name : '';
+      if (row.planned) this.active[row.slot] = 1;
+      if (this.slotNames[row.slot] !== name) {
+        this.slotNames[row.slot] = name;
+        this.storm.resetPort(row.slot, name);
+        this.loop.resetPort(row.slot, name);
       }
     }
   }
