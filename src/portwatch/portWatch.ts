@@ -122,7 +122,7 @@ export class PortWatch {
       const status = p.status();
       const parts = [
         ...status.blocked.map((b) => `${b.port} blocked by loop protection until ${new Date(b.until).toISOString().slice(11, 19)} UTC`),
-        ...status.refused.map((r) => `${r.port} not blocked (it carries ${r.reason})`),
+        ...status.refused.map((r) => r.reason),
       ];
       return parts.length > 0 ? parts.join('; ') : null;
     },

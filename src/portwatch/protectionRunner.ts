@@ -66,6 +66,7 @@ export class ProtectionRunner {
   private seeded = false;
   private timer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  private started = false;
   private closed = false;
   /** Moves with every action: the loop alarm's attributes include this runner's status. */
   revision = 0;
@@ -81,9 +82,13 @@ export class ProtectionRunner {
     return this.planner.options.enabled;
   }
 
-  /** Installs the guard (replacing a crashed run's) and starts the refresh timer. */
+  /**
+   * Installs the guard (replacing a crashed run's), resolves the ports to spare and starts the
+   * refresh timer. Call after the first setPorts(), so the bridge and WAN are known.
+   */
   async start(): Promise<void> {
-    if (!this.enabled) return;
+    if (!this.enabled || this.started) return;
+    this.started = true;
     this.report(await this.executor.start(this.now()));
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS);
@@ -110,7 +115,7 @@ export class ProtectionRunner {
       input.carrierUpAtMs = this.carrierUpAt.get(name) ?? NaN;
       return input;
     });
-    if (this.enabled) void this.refresh();
+    if (this.started) void this.refresh();
   }
 
   /**

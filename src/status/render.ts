@@ -126,7 +126,8 @@ function protectionLines(watch: PortWatchStatus, now: number): string[] {
     const until = formatDuration(Math.max(0, (b.until - now) / 1000));
     lines.push(`           BLOCKED ${b.port} since ${ago(new Date(b.since).toISOString(), now)}, ${until} left (block #${b.blocks}): ${b.reason}`);
   }
-  for (const r of p.refused) lines.push(`           NOT BLOCKED ${r.port}: it carries ${r.reason}`);
+  // The planner's sentence: "loop on upl: not blocked, it carries the uplink via …".
+  for (const r of p.refused) lines.push(`           ${r.reason}`);
   for (const f of p.failures) lines.push(`           FAILING ${f.op}${f.port === null ? '' : ` ${f.port}`}: ${f.error}`);
   return lines;
 }

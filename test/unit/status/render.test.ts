@@ -102,7 +102,7 @@ describe('renderStatus', () => {
             enabled: true,
             protectedKnown: true,
             blocked: [{ port: 'lan3', since: at('2026-01-01T02:03:00.000Z'), until: at('2026-01-01T02:08:00.000Z'), reason: 'own frames came back (1,410/s)', blocks: 1 }],
-            refused: [{ port: 'lan1', reason: 'the uplink via 192.168.1.1' }],
+            refused: [{ port: 'lan1', reason: 'loop on lan1: not blocked, it carries the uplink via 192.168.1.1' }],
             protectedPorts: [{ port: 'lan1', reason: 'the uplink via 192.168.1.1' }],
             blockCounts: [{ port: 'lan3', blocks: 1 }],
             failures: [{ op: 'block', port: 'lan4', error: 'nft: Operation not permitted' }],
@@ -114,7 +114,7 @@ describe('renderStatus', () => {
     );
     expect(out).toContain('protect    on · never blocks lan1 (the uplink via 192.168.1.1)');
     expect(out).toContain('           BLOCKED lan3 since 5s ago, 4m 55s left (block #1): own frames came back (1,410/s)');
-    expect(out).toContain('           NOT BLOCKED lan1: it carries the uplink via 192.168.1.1');
+    expect(out).toContain('           loop on lan1: not blocked, it carries the uplink via 192.168.1.1');
     expect(out).toContain('           FAILING block lan4: nft: Operation not permitted');
     const off = { ...snapshot.portWatch, protection: { enabled: false, protectedKnown: false, blocked: [], refused: [], protectedPorts: [], blockCounts: [], failures: [], recent: [] } };
     expect(renderStatus({ ...snapshot, portWatch: off }, NOW)).toContain('protect    off (loop.protect is false)');
