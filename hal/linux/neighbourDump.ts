@@ -24,17 +24,15 @@ import {
   NLMSG_HDRLEN,
   NUD_NOARP,
   RTM_NEWNEIGH,
+  RTM_GETNEIGH,
+  NDA_DST,
+  AF_INET6,
 } from '../netlink/constants.ts';
 import { openRawNetlink } from '../netlink/rawSocket.ts';
 import { AttrCursor, MessageCursor, nlmsgErrno, readS32, readU16 } from '../netlink/reader.ts';
 import { allocRequest, SequenceCounter, setRequestSeq } from '../netlink/request.ts';
 import type { NetlinkTransport, NetlinkTransportFactory } from '../netlink/transport.ts';
 import { errnoError, KernelSourceError, malformedError } from './errors.ts';
-
-// include/uapi/linux/rtnetlink.h, neighbour.h, socket.h: not yet in netlink/constants.ts.
-export const RTM_GETNEIGH = 30;
-export const NDA_DST = 1;
-export const AF_INET6 = 10;
 
 export interface IndexedNeighbour {
   /** Network-order hex, 32 digits (hal/procfs/procAddress.ts). */

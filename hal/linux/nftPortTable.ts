@@ -36,7 +36,8 @@ export class NftError extends Error {
 // nft lives in /usr/sbin, which the PATH of a service or a non-login shell may lack.
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
-function nftEnv(): NodeJS.ProcessEnv {
+/** The environment nft runs in (also the guard's, portGuard.ts). */
+export function nftEnv(): NodeJS.ProcessEnv {
   const path = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   // LC_ALL=C: the messages we classify are the untranslated ones.
   return { ...process.env, PATH: [...path, ...SBIN.filter((dir) => !path.includes(dir))].join(delimiter), LC_ALL: 'C' };

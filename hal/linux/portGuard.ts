@@ -15,9 +15,9 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { PortGuard } from '../index.ts';
-import { describeNftFailure, NftError, runNft, type NftRunOptions } from './nftPortTable.ts';
+import { describeNftFailure, NftError, nftEnv, runNft, type NftRunOptions } from './nftPortTable.ts';
 import {
   buildGuardRemoval,
   buildGuardRuleset,
@@ -35,15 +35,6 @@ export interface NftPortGuardOptions extends NftRunOptions {
   root?: string;
   /** Flush a port's learned FDB entries after blocking it; default true. */
   flushFdb?: boolean;
-}
-
-// nft lives in /usr/sbin, which the PATH of a service or a non-login shell may lack.
-const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-function nftEnv(): NodeJS.ProcessEnv {
-  const path = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  // LC_ALL=C: the messages we classify are the untranslated ones.
-  return { ...process.env, PATH: [...path, ...SBIN.filter((dir) => !path.includes(dir))].join(delimiter), LC_ALL: 'C' };
 }
 
 /** describeNftFailure's wording, with the missing-nft hint naming this feature. */

@@ -48,6 +48,12 @@ export const RTNLGRP_NEIGH = 3;
 export const AF_UNSPEC = 0;
 /** include/linux/socket.h (not uapi; glibc bits/socket.h PF_BRIDGE has the same 7). */
 export const AF_BRIDGE = 7;
+/** include/linux/socket.h: the IPv6 neighbour cache (ND) dumps with this family. */
+export const AF_INET6 = 10;
+/** include/uapi/linux/rtnetlink.h: dump the neighbour tables. */
+export const RTM_GETNEIGH = 30;
+/** include/uapi/linux/neighbour.h: the neighbour's network address. */
+export const NDA_DST = 1;
 
 /** struct ifinfomsg: u8 family, u8 pad, u16 type (ARPHRD_*), s32 index, u32 flags, u32 change. */
 export const IFINFOMSG_LEN = 16;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AF_INET6, dumpIpv6Neighbours, NDA_DST, RTM_GETNEIGH } from '../../../hal/linux/neighbourDump.ts';
+import { dumpIpv6Neighbours } from '../../../hal/linux/neighbourDump.ts';
+import { AF_INET6, NDA_DST, RTM_GETNEIGH } from '../../../hal/netlink/constants.ts';
 import {
   NDA_LLADDR,
   NETLINK_ROUTE,
