@@ -294,8 +294,9 @@ export class PortWatch {
 
   private fastPath(): void {
     if (this.closed || this.fastTimer !== null) return;
-    // Rate-limited by the probe (one per bridge per 100 ms).
-    void this.probe?.send();
+    // Only when probing is on (loop.probeIntervalMs 0 means no probe at all); rate-limited by
+    // the probe itself (one per bridge per 100 ms).
+    if (this.probeTimer !== null) void this.probe?.send();
     this.fastTimer = setTimeout(this.fastSample, FAST_SAMPLE_DELAY_MS);
   }
 

@@ -126,6 +126,7 @@ describe('PortWatch', () => {
     vi.useFakeTimers();
     const { fdb, probe, sampler, watch, roles, run } = setup();
     await watch.setRoles(roles);
+    watch.startProbe(60_000); // on, but not due during the test
     run(2);
     const ticks = sampler.ticks;
     fdb.move(1, 4, 5, 2000); // one host roaming: nothing special
@@ -140,6 +141,20 @@ describe('PortWatch', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(sampler.ticks).toBe(ticks + 1);
     expect(watch.loop.trackedMacs).toBe(2);
+    watch.close();
+  });
+
+  it('sends no probe on a burst of moves when the probe is off (loop.probeIntervalMs 0), but still samples at once', async () => {
+    vi.useFakeTimers();
+    const { fdb, probe, sampler, watch, roles, run } = setup();
+    await watch.setRoles(roles);
+    watch.startProbe(0);
+    run(2);
+    const ticks = sampler.ticks;
+    for (let i = 0; i < 3; i++) fdb.move(2, i % 2 ? 4 : 5, i % 2 ? 5 : 4, 2000 + i);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(probe.sends).toHaveLength(0);
+    expect(sampler.ticks).toBe(ticks + 1);
   });
 
   it('installs the counters again when the table was deleted behind its back (ENOENT), at most every 5 s', async () => {
