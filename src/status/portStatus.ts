@@ -75,6 +75,11 @@ export function portFields(sampler: Sampler, name: string): PortFields {
     },
     ownFramesPerS: known(h.get(PT_OWN_PS, at)),
     portCounterSource: row.source,
-    bcastMcastLast60s: lastMinute(sampler, (index) => h.get(PT_BCAST_PPS, index) + h.get(PT_MCAST_PPS, index)),
+    // On the interface-multicast fallback broadcast is unknown: the line is multicast alone.
+    bcastMcastLast60s: lastMinute(sampler, (index) => {
+      const bcast = h.get(PT_BCAST_PPS, index);
+      const mcast = h.get(PT_MCAST_PPS, index);
+      return bcast === bcast ? bcast + mcast : mcast;
+    }),
   };
 }

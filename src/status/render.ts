@@ -253,7 +253,8 @@ export function renderStatus(snapshot: StatusSnapshot, now = Date.now()): string
   );
   lines.push(...portLines(shown));
   lines.push('');
-  lines.push(...portWatchLines(snapshot.portWatch, now));
+  const watchLines = portWatchLines(snapshot.portWatch, now);
+  if (watchLines.length > 0) lines.push(...watchLines, '');
   lines.push(...alarmLines(snapshot.alarms, now));
   lines.push(mqttLine(snapshot.mqtt, now));
   if (snapshot.prometheus.url !== null) lines.push(`metrics    ${snapshot.prometheus.url}`);

@@ -61,6 +61,7 @@ describe('port status', () => {
       ownFramesPerS: null,
       portCounterSource: 'interface multicast counter',
     });
+    expect(portFields(sampler, 'wlan0').bcastMcastLast60s!.filter((v) => v !== null)).toEqual([40, 40]);
     expect(portFields(sampler, 'lan1')).toMatchObject({ bcastPps: 4, portCounterSource: 'fake' });
   });
 });
