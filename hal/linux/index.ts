@@ -181,7 +181,9 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
       conntrack.close();
       fdb?.close();
       void probe?.close();
-      // ports.close() is async (it removes our nft table): the agent awaits it before close().
+      // ports.close() closes its sockets at once and then removes our nft table, which takes an
+      // nft run: the agent awaits it before close(); here it only must not keep the process alive.
+      void ports?.close().catch(() => {});
     },
   };
 }
