@@ -210,6 +210,8 @@ export class ProtectionRunner {
   }
 
   private report(outcomes: readonly GuardOutcome[]): void {
+    // The kernel now holds (or refused) what was decided: let the alarm's attributes say so.
+    if (outcomes.length > 0) this.revision++;
     for (const outcome of outcomes) {
       if (outcome.ok) {
         if (outcome.op === 'install') this.remember('install', null, 'guard table installed; nothing blocked');

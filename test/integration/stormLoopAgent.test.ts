@@ -188,9 +188,14 @@ describe.skipIf(skip)('loop protection, agent in a loop lab', () => {
     );
     const protection = (JSON.parse(blocked.payload) as { protection: { blocked: { port: string }[] } }).protection;
     expect(protection.blocked.map((b) => b.port)).toEqual(['loopb']);
-    const { stdout } = await lab.exec('sw', 'nft', ['list', 'table', 'bridge', 'lanwatch_guard']);
-    expect(stdout).toContain('loopb');
-    expect(stdout).not.toContain('loopa');
+    // The alarm carries the decision; the guard's nft run lands a few ms later.
+    let guardTable = '';
+    for (let i = 0; i < 20 && !guardTable.includes('loopb'); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      guardTable = (await lab.exec('sw', 'nft', ['list', 'table', 'bridge', 'lanwatch_guard'])).stdout;
+    }
+    expect(guardTable).toContain('loopb');
+    expect(guardTable).not.toContain('loopa');
 
     // Recovered: the storm is gone from the uplink port, hosts reach the bridge and the gateway.
     await new Promise((r) => setTimeout(r, 3000));
