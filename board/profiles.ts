@@ -10,6 +10,9 @@ import type { ConfigLayer, NatTableAlarmLevels } from '../src/config/types.ts';
 
 export type BoardRole = 'router' | 'bridge' | 'host';
 
+/** The upstream NAT budget the pi-bridge profile assumes (sessions). */
+export const PI_BRIDGE_UPSTREAM_BUDGET = 2000;
+
 export const PROFILE_IDS = ['pi-router', 'pi-bridge', 'openwrt-dsa', 'generic'] as const;
 export type ProfileId = (typeof PROFILE_IDS)[number];
 
@@ -53,7 +56,10 @@ export const PROFILES: readonly BoardProfile[] = deepFreeze([
     id: 'pi-bridge',
     name: 'Raspberry Pi transparent bridge',
     role: 'bridge',
-    defaults: { alarms: { natTable: netdataNatLevels() } },
+    // A transparent bridge has no NAT of its own: the table that overflows is the ISP router's
+    // in front. 2,000 sessions is the conservative end of home routers (the field story's cable
+    // modem); the agent says at start that this is an assumption to replace with the real figure.
+    defaults: { alarms: { natTable: netdataNatLevels() }, nat: { upstreamBudget: PI_BRIDGE_UPSTREAM_BUDGET } },
   },
   {
     // OpenWrt router whose switch ports are DSA user ports: lan1..lanN (lan0.. on some boards)

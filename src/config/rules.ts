@@ -34,7 +34,6 @@ function blame(layers: readonly SourcedLayer[], candidates: readonly Candidate[]
   return { source: 'built-in defaults', path: p.join('.'), message };
 }
 
-const nat = (key: string): Path => ['alarms', 'natTable', key];
 const mqtt = (key: string): Path => ['mqtt', key];
 
 /**
@@ -52,25 +51,40 @@ export function crossFieldProblems(
     problems.push(blame(layers, candidates));
   };
 
-  const n = config.alarms.natTable;
-  if (!(n.warnClearPct < n.warnPct)) {
-    const why = 'or the warning could never clear';
+  // Percent levels with hysteresis, the same rules for every alarm that has them.
+  const percentLevels = (
+    key: string,
+    n: { warnPct: number; warnClearPct: number; critPct: number; critClearPct: number },
+  ): void => {
+    const at = (leaf: string): Path => ['alarms', key, leaf];
+    if (!(n.warnClearPct < n.warnPct)) {
+      const why = 'or the warning could never clear';
+      report(
+        [at('warnClearPct'), `must be below warnPct (${n.warnPct}), ${why} (got ${n.warnClearPct})`],
+        [at('warnPct'), `must be above warnClearPct (${n.warnClearPct}), ${why} (got ${n.warnPct})`],
+      );
+    }
+    if (!(n.warnPct <= n.critPct)) {
+      report(
+        [at('warnPct'), `must not be above critPct (${n.critPct}) (got ${n.warnPct})`],
+        [at('critPct'), `must not be below warnPct (${n.warnPct}) (got ${n.critPct})`],
+      );
+    }
+    if (!(n.critClearPct < n.critPct)) {
+      const why = 'or the critical alarm could never clear';
+      report(
+        [at('critClearPct'), `must be below critPct (${n.critPct}), ${why} (got ${n.critClearPct})`],
+        [at('critPct'), `must be above critClearPct (${n.critClearPct}), ${why} (got ${n.critPct})`],
+      );
+    }
+  };
+  percentLevels('natTable', config.alarms.natTable);
+  percentLevels('natUpstream', config.alarms.natUpstream);
+  const f = config.alarms.natFull;
+  if (!(f.warnRefused <= f.critRefused)) {
     report(
-      [nat('warnClearPct'), `must be below warnPct (${n.warnPct}), ${why} (got ${n.warnClearPct})`],
-      [nat('warnPct'), `must be above warnClearPct (${n.warnClearPct}), ${why} (got ${n.warnPct})`],
-    );
-  }
-  if (!(n.warnPct <= n.critPct)) {
-    report(
-      [nat('warnPct'), `must not be above critPct (${n.critPct}) (got ${n.warnPct})`],
-      [nat('critPct'), `must not be below warnPct (${n.warnPct}) (got ${n.critPct})`],
-    );
-  }
-  if (!(n.critClearPct < n.critPct)) {
-    const why = 'or the critical alarm could never clear';
-    report(
-      [nat('critClearPct'), `must be below critPct (${n.critPct}), ${why} (got ${n.critClearPct})`],
-      [nat('critPct'), `must be above critClearPct (${n.critClearPct}), ${why} (got ${n.critPct})`],
+      [['alarms', 'natFull', 'warnRefused'], `must not be above critRefused (${f.critRefused}) (got ${f.warnRefused})`],
+      [['alarms', 'natFull', 'critRefused'], `must not be below warnRefused (${f.warnRefused}) (got ${f.critRefused})`],
     );
   }
 

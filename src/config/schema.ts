@@ -12,7 +12,10 @@ import type {
   LoopAlarmLevels,
   LoopConfig,
   MqttConfig,
+  NatConfig,
+  NatFullAlarmLevels,
   NatTableAlarmLevels,
+  NatUpstreamAlarmLevels,
   PrometheusConfig,
   StormAlarmLevels,
 } from './types.ts';
@@ -130,7 +133,74 @@ const loopLevels = objectSchema<LoopAlarmLevels>(
   },
 );
 
-const alarms = objectSchema<AlarmsConfig>('Alarm levels, per alarm.', { natTable, storm, loop: loopLevels });
+const HOLD_MS = {
+  type: 'integer',
+  minimum: 0,
+  maximum: 3_600_000,
+  default: 60_000,
+  description: 'Least time in milliseconds an alarm stays at a severity before it may drop or clear.',
+  expected: 'a whole number of milliseconds from 0 to 3600000',
+} as const;
+
+const natFull = objectSchema<NatFullAlarmLevels>(
+  'New connections refused by the kernel (conntrack drop, early_drop, insert_failed) within 10 s, ' +
+    'which can happen before the table looks full.',
+  {
+    enabled: { type: 'boolean', default: true, description: 'Raise the nat_full alarm at all.', expected: 'true or false' },
+    warnRefused: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1,
+      description: 'Warning at this many refused connections within 10 s.',
+      expected: 'a whole number from 1 to 1000000',
+    },
+    critRefused: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 50,
+      description: 'Critical at this many within 10 s; at or above warnRefused.',
+      expected: 'a whole number from 1 to 1000000',
+    },
+    holdMs: HOLD_MS,
+  },
+);
+
+const natUpstream = objectSchema<NatUpstreamAlarmLevels>(
+  'Usage of the upstream device\'s NAT table in percent of nat.upstreamBudget (only when a budget is set).',
+  {
+    enabled: { type: 'boolean', default: true, description: 'Raise the nat_upstream alarm when a budget is set.', expected: 'true or false' },
+    warnPct: { ...PERCENT, default: 80, description: 'Warning above this usage of the budget.' },
+    warnClearPct: { ...PERCENT, default: 75, description: 'The warning clears below this usage; below warnPct.' },
+    critPct: { ...PERCENT, default: 95, description: 'Critical above this usage; at or above warnPct.' },
+    critClearPct: { ...PERCENT, default: 90, description: 'Critical clears below this usage; below critPct.' },
+    holdMs: HOLD_MS,
+  },
+);
+
+const alarms = objectSchema<AlarmsConfig>('Alarm levels, per alarm.', { natTable, natFull, natUpstream, storm, loop: loopLevels });
+
+const nat = objectSchema<NatConfig>('NAT table intelligence: the upstream device\'s table and the per-host ranking.', {
+  upstreamBudget: {
+    type: ['integer', 'null'],
+    minimum: 16,
+    maximum: 10_000_000,
+    default: null,
+    description:
+      'Session limit of the device upstream (an ISP router in front; ~2,000 on many home routers), or null. ' +
+      'Entries we send it are counted against it.',
+    expected: 'a whole number of sessions from 16 to 10000000, or null',
+  },
+  resyncIntervalMs: {
+    type: 'integer',
+    minimum: 5_000,
+    maximum: 3_600_000,
+    default: 60_000,
+    description: 'A full conntrack dump at least this often, in milliseconds; conntrack events keep the ranking current in between.',
+    expected: 'a whole number of milliseconds from 5000 to 3600000',
+  },
+});
 
 const loop = objectSchema<LoopConfig>('The loop probe and the optional loop protection.', {
   probeIntervalMs: {
@@ -328,6 +398,7 @@ export const CONFIG_SCHEMA = objectSchema<Config>(
     interfaces,
     mqtt,
     alarms,
+    nat,
     loop,
     prometheus,
     log,

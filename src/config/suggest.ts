@@ -58,18 +58,20 @@ function closest(typed: string, candidates: readonly string[], normalize: (s: st
 }
 
 /**
- * The text after "unknown key": " (did you mean mqtt.url? …)" or "". Looks among the siblings
- * first, then for the same name elsewhere (a top-level "url" is probably mqtt.url).
+ * The text after "unknown key": " (did you mean mqtt.url? …)" or "". Looks for the same name in
+ * one other place first (a top-level "url" is probably mqtt.url), then among the siblings.
  */
 export function suggestKey(parent: readonly string[], key: string, siblings: readonly string[], allPaths: readonly string[]): string {
   const dotted = [...parent, key].join('.');
   const hint = HINTS[dotted];
   if (hint !== undefined) return ` (did you mean ${hint.use}? ${hint.note})`;
-  const sibling = closest(key, siblings, normalizeKey);
-  if (sibling !== undefined) return ` (did you mean ${[...parent, sibling].join('.')}?)`;
+  // The exact name in one other place beats a sibling that merely starts the same: a top-level
+  // "natTable" is alarms.natTable, not the top-level "nat".
   const lastOf = (p: string): string => p.slice(p.lastIndexOf('.') + 1);
   const elsewhere = allPaths.filter((p) => normalizeKey(lastOf(p)) === normalizeKey(key));
   if (elsewhere.length === 1) return ` (did you mean ${elsewhere[0]}?)`;
+  const sibling = closest(key, siblings, normalizeKey);
+  if (sibling !== undefined) return ` (did you mean ${[...parent, sibling].join('.')}?)`;
   return '';
 }
 

@@ -38,10 +38,41 @@ export interface LoopAlarmLevels {
   quietMs: number;
 }
 
+/** Refused conntrack entries (drop + early_drop + insert_failed) within 10 s. */
+export interface NatFullAlarmLevels {
+  enabled: boolean;
+  warnRefused: number;
+  critRefused: number;
+  holdMs: number;
+}
+
+/** Upstream NAT usage in percent of nat.upstreamBudget; levels as natTable's. */
+export interface NatUpstreamAlarmLevels {
+  enabled: boolean;
+  warnPct: number;
+  warnClearPct: number;
+  critPct: number;
+  critClearPct: number;
+  holdMs: number;
+}
+
 export interface AlarmsConfig {
   natTable: NatTableAlarmLevels;
+  natFull: NatFullAlarmLevels;
+  natUpstream: NatUpstreamAlarmLevels;
   storm: StormAlarmLevels;
   loop: LoopAlarmLevels;
+}
+
+/** NAT table intelligence: the upstream device's table and the per-host ranking. */
+export interface NatConfig {
+  /**
+   * Session limit of the device upstream (an ISP router in front), or null when unknown. When
+   * set, entries we send it are counted against it and the nat_upstream alarm watches them.
+   */
+  upstreamBudget: number | null;
+  /** Full conntrack dump (per-host ranking) at least this often, ms; events keep it current between. */
+  resyncIntervalMs: number;
 }
 
 /** The loop probe and the optional protection. */
@@ -111,6 +142,7 @@ export interface Config {
   interfaces: InterfacesConfig;
   mqtt: MqttConfig;
   alarms: AlarmsConfig;
+  nat: NatConfig;
   loop: LoopConfig;
   prometheus: PrometheusConfig;
   log: LogConfig;

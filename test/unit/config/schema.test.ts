@@ -28,9 +28,12 @@ const EXPECTED_DEFAULTS: Config = {
   },
   alarms: {
     natTable: { enabled: true, warnPct: 90, warnClearPct: 85, critPct: 95, critClearPct: 90, holdMs: 60000 },
+    natFull: { enabled: true, warnRefused: 1, critRefused: 50, holdMs: 60000 },
+    natUpstream: { enabled: true, warnPct: 80, warnClearPct: 75, critPct: 95, critClearPct: 90, holdMs: 60000 },
     storm: { enabled: true, raisePps: 1000, baselineFactor: 20, baselineFloorPps: 200, baselineWarmupMs: 300000 },
     loop: { enabled: true, flapMoves: 5, flapWindowMs: 10000, quietMs: 10000 },
   },
+  nat: { upstreamBudget: null, resyncIntervalMs: 60000 },
   loop: { probeIntervalMs: 1000, protect: false, holdDownMs: 300000, sshPorts: [22] },
   prometheus: { enabled: false, address: '127.0.0.1', port: 9839 },
   log: { level: 'info', format: 'auto' },
