@@ -9,8 +9,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runAgent } from './agent.ts';
 import { checkConfig, formatProblems, redactConfig, resolveConfigPath } from './config.ts';
 import { clientSocketCandidates } from './status/socketPath.ts';
-import { DaemonUnreachable, findDaemon } from './status/client.ts';
+import { DaemonUnreachable, findDaemon, requestStatus } from './status/client.ts';
 import { renderStatus } from './status/render.ts';
+import { runTop } from './status/top.ts';
 import { VERSION } from './version.ts';
 
 export const EXIT_OK = 0;
@@ -24,6 +25,7 @@ const USAGE = `lanwatch ${VERSION} — NAT table and broadcast-storm watch for h
 usage:
   agent run [--config FILE] [--demo]     run the agent (default config ${defaultConfigPath()}, absent = defaults)
   agent status [--json] [--socket PATH]  show what the running agent sees
+  agent top [--socket PATH]              live view of who fills the NAT table (q quits)
   agent config check [FILE]              validate a config file and the LANWATCH_* environment
   agent --version                        print the version
 
@@ -63,6 +65,36 @@ async function statusCommand(args: string[]): Promise<number> {
   }
 }
 
+async function topCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { socket: { type: 'string' } });
+  if (positionals.length) throw new UsageError(`agent top takes no arguments (got ${positionals.join(' ')})`);
+  const configured = typeof values.socket === 'string' ? values.socket : (checkConfig(undefined, process.env).config?.statusSocket ?? null);
+  let path: string;
+  try {
+    // Found once: the redraws then ask that socket only.
+    path = (await findDaemon(clientSocketCandidates(configured))).path;
+  } catch (error) {
+    if (error instanceof DaemonUnreachable) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw error;
+  }
+  const out = {
+    get isTTY() {
+      return process.stdout.isTTY === true;
+    },
+    get columns() {
+      return process.stdout.columns ?? 100;
+    },
+    get rows() {
+      return process.stdout.rows ?? 30;
+    },
+    write: (text: string) => void process.stdout.write(text),
+  };
+  return runTop(() => requestStatus(path), out, process.stdin);
+}
+
 function configCommand(args: string[]): number {
   const [sub, ...rest] = args;
   if (sub !== 'check') throw new UsageError(`unknown config command ${JSON.stringify(sub ?? '')}; try: agent config check [FILE]`);
@@ -95,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
     switch (command) {
       case 'run': return await runCommand(rest);
       case 'status': return await statusCommand(rest);
+      case 'top': return await topCommand(rest);
       case 'config': return configCommand(rest);
       case '--version':
       case '-V':

@@ -45,6 +45,39 @@ export interface AgentStatus {
   lastTickMs: number | null;
 }
 
+/** One LAN host's share of the conntrack table: entries by protocol and state. */
+export interface ConntrackHostStatus {
+  ip: string;
+  /** From the neighbour table; null when not known. */
+  mac: string | null;
+  /** From the DHCP leases (dnsmasq, odhcpd) when present; null otherwise. */
+  name: string | null;
+  entries: number;
+  tcpEstablished: number;
+  /** fin_wait, close_wait, last_ack, time_wait, close. */
+  tcpClosing: number;
+  /** syn_sent, syn_recv and the rest. */
+  tcpOther: number;
+  udp: number;
+  icmp: number;
+  other: number;
+  /** Entries that never saw a reply: the first ones the kernel drops early. */
+  unreplied: number;
+  /** Entries leaving through our source NAT (count against the upstream device in router mode). */
+  snat: number;
+}
+
+/** The upstream device's NAT table as far as we can tell (nat.upstreamBudget set). */
+export interface ConntrackUpstreamStatus {
+  budget: number;
+  used: number | null;
+  pct: number | null;
+  /** "router": entries through our SNAT; "bridge": flows we forward. */
+  basis: 'router' | 'bridge';
+  /** Seconds until the budget at the current growth; null when not growing or unknown. */
+  secondsToFull: number | null;
+}
+
 export interface ConntrackStatus {
   count: number | null;
   max: number | null;
@@ -61,6 +94,18 @@ export interface ConntrackStatus {
   dropPerS: number | null;
   earlyDropPerS: number | null;
   insertFailedPerS: number | null;
+  /** New entries per second (conntrack events); null when events are unavailable. */
+  newPerS?: number | null;
+  /** Growth of the entry count, entries per second over the last minute (least squares). */
+  growthPerS?: number | null;
+  /** Seconds until nf_conntrack_max at that growth; null when not growing or unknown. */
+  secondsToFull?: number | null;
+  /** Entries refused (drop + early_drop + insert_failed) within the last 10 s. */
+  refused10s?: number | null;
+  /** LAN hosts by entries held, most first; empty until the first dump. */
+  hosts?: ConntrackHostStatus[];
+  /** null when nat.upstreamBudget is not set. */
+  upstream?: ConntrackUpstreamStatus | null;
 }
 
 export type InterfaceRole = 'wan' | 'lan' | 'bridge' | null;
