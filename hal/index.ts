@@ -137,6 +137,172 @@ export interface ConntrackStatsSource {
 }
 
 /**
+ * Per-host conntrack ranking (issue 5): which hosts hold how many entries of the table.
+ *
+ * Hosts are keyed by the ORIGINAL-direction source address of each entry: for a flow a LAN
+ * host opened through the masquerade that is the LAN host, before NAT. IPv4 and IPv6 share one
+ * key space of 16-byte addresses, IPv4 as mapped (::ffff:a.b.c.d). Every entry counts, also
+ * the router's own flows and inbound ones (port forwards, keyed by the remote address): which
+ * rows are "LAN hosts" is for the sink to decide (by subnet, neighbour table).
+ *
+ * Layout of one host's row (and of the whole-table totals): entry counts. Every entry adds 1
+ * to HOST_ENTRIES and to exactly one of HOST_TCP_ESTABLISHED … HOST_OTHER_PROTO, so those six
+ * sum to HOST_ENTRIES; HOST_UNREPLIED and HOST_SNAT are flags counted across them.
+ */
+export const HOST_ENTRIES = 0;
+/** TCP in state ESTABLISHED; also TCP flows offloaded to a flowtable (the kernel hides their state). */
+export const HOST_TCP_ESTABLISHED = 1;
+/** TCP in FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE: on their way out. */
+export const HOST_TCP_CLOSING = 2;
+/** TCP in NONE, SYN_SENT, SYN_RECV, SYN_SENT2 (or with no state reported). */
+export const HOST_TCP_OTHER = 3;
+export const HOST_UDP = 4;
+/** ICMP and ICMPv6. */
+export const HOST_ICMP = 5;
+/** Any other layer-4 protocol (GRE, ESP, SCTP, UDP-Lite, IGMP, …). */
+export const HOST_OTHER_PROTO = 6;
+/** No IPS_SEEN_REPLY: nothing came back yet; the first entries early_drop evicts. */
+export const HOST_UNREPLIED = 7;
+/**
+ * IPS_SRC_NAT: the flow leaves through a masquerade/SNAT. When we are the router these are the
+ * entries that also occupy the upstream device's NAT table.
+ */
+export const HOST_SNAT = 8;
+export const HOST_FIELDS = 9;
+
+/**
+ * How a source describes one entry to a table: the HOST_* field of its protocol/state
+ * (HOST_TCP_ESTABLISHED … HOST_OTHER_PROTO, in the low three bits) ORed with the two flags.
+ */
+export const HOST_KIND_FIELD_MASK = 0x7;
+export const HOST_KIND_UNREPLIED = 0x8;
+export const HOST_KIND_SNAT = 0x10;
+
+/**
+ * A bounded, allocation-free table of hosts and their entry counts. Caller-owned, like the
+ * counter sinks: the agent creates one (hal/linux/conntrackHostTable.ts) and hands it to a
+ * ConntrackHostSource, which writes; sinks read.
+ *
+ * Reading (sinks, every few seconds): iterate rows with `for (let r = t.nextRow(-1); r >= 0;
+ * r = t.nextRow(r))`, read `counts[r * HOST_FIELDS + HOST_*]`, and build an address string with
+ * addressOf(r) only for the rows that are published. `topRows` ranks without allocating.
+ * Rows are stable while a host holds entries; a host whose last entry goes is removed and its
+ * row may be reused by another host, so keep addresses, not row numbers, across reads.
+ *
+ * Consistency: JavaScript runs one callback at a time, so a reader always sees a table in
+ * which every counted entry is counted in full; the sources never let a reader see a half
+ * dump (see ConntrackHostSource.dump). `dumps` is 0 until a first full dump has landed.
+ */
+export interface ConntrackHostTable {
+  /** Most hosts it holds; entries of further hosts are counted in `overflow`, never thrown. */
+  readonly capacity: number;
+  /** Hosts held now (rows with at least one entry). */
+  readonly size: number;
+  /** row-major: counts[row * HOST_FIELDS + HOST_*]. The array is the same for the table's life. */
+  readonly counts: Int32Array;
+  /** Whole table per HOST_* field, over counted entries (overflow excluded). */
+  readonly totals: Float64Array;
+  /** Entries left uncounted because every row was taken; reset at each full dump. */
+  readonly overflow: number;
+  /** Full dumps whose result this table holds (0: never filled, contents not meaningful yet). */
+  readonly dumps: number;
+
+  /** First row in use after `row` (start with -1), or -1 at the end. */
+  nextRow(row: number): number;
+  /** Whether the row's host is IPv4 (a mapped address). */
+  isIPv4(row: number): boolean;
+  /** The row's address as text ("10.77.0.2", "fd00::1"). Allocates: sinks only. */
+  addressOf(row: number): string;
+  /** Row of the host with this address (text), or -1. Allocates: tests and sinks only. */
+  rowOfAddress(address: string): number;
+  /**
+   * Writes the rows with the most `field` into `out` (largest first, ties by lower row),
+   * up to out.length of them; returns how many it wrote. Allocation-free.
+   */
+  topRows(field: number, out: Int32Array): number;
+
+  // Write side: sources only.
+  /**
+   * Row of the host whose address is the 4 (IPv4) or 16 (IPv6) bytes at `offset` of `buf`.
+   * With `create`, adds the host when absent; -1 when absent (or, creating, when the table is
+   * full: then `overflow` counts the entry and the caller must not count it).
+   */
+  rowOf(buf: Uint8Array, offset: number, ipv6: boolean, create: boolean): number;
+  /**
+   * Adds `delta` entries of `kind` (HOST_KIND_*) to `row` and to the totals. When the row's
+   * HOST_ENTRIES reaches 0 the host is removed.
+   */
+  count(row: number, kind: number, delta: number): void;
+  /** Forgets every host; `dumps` and `overflow` back to 0. */
+  clear(): void;
+  /** Sets `overflow` back to 0; a source does when a full dump starts. */
+  resetOverflow(): void;
+  /**
+   * Makes this table's hosts, counts and overflow an exact copy of `other`'s (same
+   * implementation and capacity), rows keeping their numbers, arrays keeping their identity;
+   * `dumps` stays. How a dump filled off to the side lands at once.
+   */
+  copyFrom(other: ConntrackHostTable): void;
+  /** Marks the end of a full dump whose result the table now holds (`dumps` + 1). */
+  noteDump(): void;
+}
+
+/** Running totals of a ConntrackHostSource, mutated in place. */
+export interface ConntrackHostCounts {
+  /** Full dumps completed without error. */
+  dumps: number;
+  /** Dumps that failed (error, timeout, malformed reply); the table kept its previous contents. */
+  dumpFailures: number;
+  /** Dumps the kernel flagged NLM_F_DUMP_INTR (possibly inconsistent): another dump follows. */
+  dumpsInterrupted: number;
+  /** Entries in the last complete dump, and how long it took (ms), and when it ended (epoch ms). */
+  lastDumpEntries: number;
+  lastDumpMs: number;
+  lastDumpAt: number;
+  /**
+   * NEW events: entries the kernel created (cumulative). The new-entry rate comes from here, as
+   * the kernel's own insert/new counters stay 0 (see ConntrackSample).
+   */
+  newEntries: number;
+  /** New entries in the last whole second. */
+  newPerSecond: number;
+  /** UPDATE events (state changes) applied, when the source follows them. */
+  updates: number;
+  /** DESTROY events. */
+  destroys: number;
+  /** Event-socket overflows (ENOBUFS, cut datagrams): events were lost, a resync followed. */
+  lost: number;
+  /** Full dumps run to resynchronise: after lost events, on DUMP_INTR, and every interval. */
+  resyncs: number;
+  /** Messages that could not be parsed (skipped). */
+  malformed: number;
+}
+
+/**
+ * Per-host conntrack counts from the kernel's table, kept current.
+ *
+ * dump(): one full dump of the table into `table`. When `done(null)` is called the table holds
+ * exactly the kernel's entries as the dump saw them (plus events that arrived meanwhile); a
+ * failed dump leaves the previous contents. A reader never sees a half dump: a first fill is
+ * built off to the side and copied in at the end; later ones only correct entries in place.
+ * One dump at a time: calling dump() while one runs joins it (done called when it ends).
+ * A source follows one table: the first dump() binds it, and dump() with another table while
+ * a dump runs fails with 'EBUSY' (with none running it rebinds: a first fill of the new table).
+ *
+ * A source that follows events keeps the table given to its latest dump() current between
+ * dumps (NEW adds, DESTROY removes, UPDATE moves state when followed), and by itself runs a
+ * full dump again when events were lost (ENOBUFS), when a dump was interrupted, and every
+ * resync interval. What is exact between dumps is the source's to document (status.detail).
+ */
+export interface ConntrackHostSource {
+  readonly status: SourceStatus;
+  readonly counts: ConntrackHostCounts;
+  dump(table: ConntrackHostTable, done: ReadDone): void;
+  /** Stops following and closes the sockets; a dump in flight completes with an error. */
+  close(): void;
+}
+
+/**
  * Layout of one bridge port's row in a port-counter table: cumulative ingress frame counts
  * (packets, not bytes) as the source counts them, float64. The protocol counters count only
  * broadcast and multicast frames (what floods and snowballs in a loop); "other" is derived

@@ -235,3 +235,66 @@ export const ETHTOOL_A_STATS_ETH_MAC_22_RX_BCAST = 18;
 export const ETH_SS_STATS_ETH_MAC = 18;
 /** errno: the kernel's answer to a request naming an interface the namespace does not have. */
 export const ENODEV = 19;
+
+// Conntrack table dump and events (per-host ranking, hal/linux/conntrackDump.ts and
+// conntrackEvents.ts). Values compiled and printed from /usr/include/linux of linux-libc-dev 6.1
+// (netlink.h, netfilter/nfnetlink.h, nfnetlink_conntrack.h, nf_conntrack_common.h,
+// nf_conntrack_tcp.h) and checked on a live 6.18 kernel (test/fixtures/netlink/ct-*.hex).
+// include/uapi/linux/netlink.h: on an event, NEW carries CREATE|EXCL, UPDATE carries neither
+// (ctnetlink_conntrack_event); NLM_F_EXCL shares its bit with NLM_F_MATCH of requests.
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const AF_INET = 2;
+// enum cntl_msg_types
+export const IPCTNL_MSG_CT_NEW = 0;
+export const IPCTNL_MSG_CT_GET = 1;
+export const IPCTNL_MSG_CT_DELETE = 2;
+/** Type of every dump reply entry and of NEW/UPDATE events. */
+export const CT_NEW = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+/** With NLM_F_DUMP: the table dump. */
+export const CT_GET = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+/** Type of DESTROY events. */
+export const CT_DELETE = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+// enum nfnetlink_groups (group numbers, not masks)
+export const NFNLGRP_CONNTRACK_NEW = 1;
+export const NFNLGRP_CONNTRACK_UPDATE = 2;
+export const NFNLGRP_CONNTRACK_DESTROY = 3;
+// enum ctattr_type (top level of an entry)
+export const CTA_TUPLE_ORIG = 1;
+export const CTA_TUPLE_REPLY = 2;
+/** be32 IPS_* bitmask. */
+export const CTA_STATUS = 3;
+export const CTA_PROTOINFO = 4;
+/** be32; the kernel's opaque, stable-for-life id of the entry (nf_ct_get_id). */
+export const CTA_ID = 12;
+// enum ctattr_tuple, enum ctattr_ip, enum ctattr_l4proto
+export const CTA_TUPLE_IP = 1;
+export const CTA_TUPLE_PROTO = 2;
+export const CTA_IP_V4_SRC = 1;
+export const CTA_IP_V6_SRC = 3;
+export const CTA_PROTO_NUM = 1;
+export const CTA_PROTO_SRC_PORT = 2;
+export const CTA_PROTO_DST_PORT = 3;
+export const CTA_PROTO_ICMP_ID = 4;
+export const CTA_PROTO_ICMP_TYPE = 5;
+export const CTA_PROTO_ICMP_CODE = 6;
+export const CTA_PROTO_ICMPV6_ID = 7;
+export const CTA_PROTO_ICMPV6_TYPE = 8;
+export const CTA_PROTO_ICMPV6_CODE = 9;
+// enum ctattr_protoinfo, enum ctattr_protoinfo_tcp
+export const CTA_PROTOINFO_TCP = 1;
+export const CTA_PROTOINFO_TCP_STATE = 1;
+// include/uapi/linux/netfilter/nf_conntrack_common.h (enum ip_conntrack_status bits)
+export const IPS_SEEN_REPLY = 0x2;
+export const IPS_SRC_NAT = 0x10;
+/** Flow offloaded to a flowtable: the kernel then omits CTA_TIMEOUT and CTA_PROTOINFO. */
+export const IPS_OFFLOAD = 0x4000;
+// include/uapi/linux/netfilter/nf_conntrack_tcp.h (enum tcp_conntrack)
+export const TCP_CONNTRACK_ESTABLISHED = 3;
+export const TCP_CONNTRACK_FIN_WAIT = 4;
+export const TCP_CONNTRACK_CLOSE = 8;
+// IP protocol numbers (include/uapi/linux/in.h, in6.h)
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
