@@ -477,6 +477,12 @@ export interface ProtectedPortQuery {
  */
 export type ProtectedPortResolver = (query: ProtectedPortQuery) => Promise<{ ports: ProtectedPort[]; notes: string[] }>;
 
+/** Who a LAN host is, as far as the box knows. */
+export interface HostIdentity {
+  mac: string | null;
+  name: string | null;
+}
+
 /** One backend's set of sources. The agent wiring picks the backend per source. */
 export interface Hal {
   readonly inventory: LinkInventory;
@@ -492,6 +498,14 @@ export interface Hal {
   readonly fdb?: FdbMoveSource;
   /** The loop probe; absent when the backend has none. */
   readonly probe?: LoopProbe;
+  /**
+   * Per-host conntrack counts (a source following `hostTable`) and who the hosts are; absent
+   * when ctnetlink can't be used (no CAP_NET_ADMIN, nf_conntrack_netlink missing).
+   */
+  readonly conntrackHosts?: ConntrackHostSource;
+  readonly hostTable?: ConntrackHostTable;
+  /** MAC and name by address text ("10.77.0.2"), from the neighbour cache and DHCP leases. */
+  readonly hostIdentities?: () => Promise<Map<string, HostIdentity>>;
   /** Loop protection's guard and the resolver of the ports it must spare; absent without. */
   readonly guard?: PortGuard;
   readonly protectedPorts?: ProtectedPortResolver;

@@ -18,6 +18,9 @@ import { startMetricsEndpoint } from './metrics/endpoint.ts';
 import { agentIdentity, createMqttSink, describeDevice, primaryMac } from './mqtt/index.ts';
 import type { ConnectFunction } from './mqtt/connection.ts';
 import { loopAlarmInput, loopAlarmSpec, stormAlarmInput, stormAlarmSpec } from './detect/index.ts';
+import { layerSets } from './config/merge.ts';
+import { natFullInput, natFullSpec, natUpstreamInput, natUpstreamSpec } from './alarms/natPressureAlarms.ts';
+import { NatWatch } from './natwatch/natWatch.ts';
 import { PortWatch } from './portwatch/portWatch.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { buildSnapshot, type SnapshotContext } from './status/snapshot.ts';
@@ -58,9 +61,12 @@ const EXIT_CONFIG = 2;
 /** Interface changes come in bursts (a bridge and its ports); re-resolve roles once. */
 const ROLE_RESOLVE_DEBOUNCE_MS = 1000;
 
-async function pickHal(demo: boolean, log: Logger): Promise<Hal> {
+async function pickHal(demo: boolean, log: Logger, config: Config): Promise<Hal> {
   if (demo) return new DemoHal();
-  return createLinuxHal({ log: { warn: (message) => log.warn(message), info: (message) => log.info(message), debug: (message) => log.debug(message) } });
+  return createLinuxHal({
+    log: { warn: (message) => log.warn(message), info: (message) => log.info(message), debug: (message) => log.debug(message) },
+    conntrackResyncIntervalMs: config.nat.resyncIntervalMs,
+  });
 }
 
 async function detect(demo: boolean): Promise<{ detection: BoardDetection; routes: string[] }> {
@@ -101,7 +107,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   const startedAtMono = performance.now();
   const detectNow = deps.detect ?? (() => detect(options.demo));
 
-  const hal = deps.hal ?? (await pickHal(options.demo, log));
+  const hal = deps.hal ?? (await pickHal(options.demo, log, config));
   let closeWatch: (() => Promise<void>) | null = null;
   // Undoes what start-up did (the nft tables, the sockets), also when the agent cannot go on.
   const releaseHal = async (): Promise<void> => {
@@ -167,15 +173,34 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   await portWatch.setRoles(board);
   await portWatch.startProtection();
 
+  const natWatch = new NatWatch({
+    hal,
+    sampler,
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    upstreamBudget: config.nat.upstreamBudget,
+    basis: board.profile.role === 'bridge' ? 'bridge' : 'router',
+  });
+  if (config.nat.upstreamBudget !== null && !layerSets(checked.layers.file, ['nat', 'upstreamBudget']) && !layerSets(checked.layers.env, ['nat', 'upstreamBudget'])) {
+    log.info(
+      `nat: assuming the device upstream tracks at most ${config.nat.upstreamBudget} sessions (the ${board.profile.id} profile's guess); ` +
+        'set nat.upstreamBudget to its real limit',
+    );
+  }
+
   const alarms = new AlarmEngine(log);
   const natSpec = natTableSpec(config.alarms.natTable);
   if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
+  const natFull = natFullSpec(config.alarms.natFull);
+  if (natFull !== null) alarms.add(natFull, natFullInput(natWatch.pressure));
+  const natUpstream = natUpstreamSpec(config.alarms.natUpstream, config.nat.upstreamBudget);
+  if (natUpstream !== null) alarms.add(natUpstream, natUpstreamInput(natWatch, natWatch.pressure));
   if (config.alarms.storm.enabled) alarms.add(stormAlarmSpec(), stormAlarmInput(portWatch.storm));
   if (config.alarms.loop.enabled) alarms.add(loopAlarmSpec(), loopAlarmInput(portWatch.loop, portWatch.loopExtras));
   alarms.onEvent((event) => logAlarm(log, event));
   // Every tick, after the sample is committed: the detectors first, then the alarms that read
   // them. Allocation-free unless an alarm changes.
   sampler.onSample(portWatch.onSample);
+  sampler.onSample(natWatch.onSample);
   sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 
   let metricsStatus: MetricsEndpointStatus = { url: null, error: null };
@@ -189,6 +214,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
     mqtt: () => mqttSink.status(),
     prometheus: () => metricsStatus,
     portWatch: () => portWatch.status(),
+    nat: () => natWatch.statusFields(),
     probeIntervalMs: config.loop.probeIntervalMs,
     agent: {
       version: VERSION,
@@ -280,6 +306,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   metricsStatus = metrics.status;
 
   sampler.start();
+  natWatch.start();
   portWatch.startProbe(config.loop.probeIntervalMs);
   mqttSink.start();
   log.info({ socket: socketPath, intervalMs: config.sampleIntervalMs }, `sampling every ${config.sampleIntervalMs} ms; status on ${socketPath}`);
@@ -290,6 +317,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
       log.info(`${reason}: stopping`);
       if (resolveTimer) clearTimeout(resolveTimer);
       sampler.stop();
+      natWatch.close();
       // First the retained `offline`, while the rest still works; bounded by its own timeout.
       await mqttSink.stop().catch((error: unknown) => log.warn({ err: error }, 'mqtt: unclean shutdown'));
       await metrics.close().catch(() => {});

@@ -153,6 +153,11 @@ export class LinuxConntrackHosts implements ConntrackHostSource, DumpEntrySink, 
     return this.dirty;
   }
 
+  /** Whether a dump is running. */
+  get dumping(): boolean {
+    return this.stream.running;
+  }
+
   dump(table: ConntrackHostTable, done: ReadDone): void {
     if (this.closed) {
       done(new KernelSourceError('conntrack hosts: closed', 'ECLOSED'));

@@ -32,7 +32,10 @@ import { ProcNetDevLinkStats } from '../procfs/linkStats.ts';
 import { NetlinkConntrackStats } from './conntrackStats.ts';
 import { NetlinkFdbEvents } from './fdbEvents.ts';
 import { BroadcastProbe } from './broadcastProbe.ts';
+import { LinuxConntrackHosts } from './conntrackHosts.ts';
+import { HostTable } from './conntrackHostTable.ts';
 import { openEthtoolMacStats } from './ethtoolMacStats.ts';
+import { readHostIdentities } from './hostNames.ts';
 import { LayeredPortCounters } from './layeredPortCounters.ts';
 import { NftPortGuard } from './portGuard.ts';
 import { resolveUplinkPorts } from './uplinkPorts.ts';
@@ -50,6 +53,8 @@ export interface LinuxHalOptions {
   transport?: NetlinkTransportFactory;
   /** How long the conntrack probe waits for the kernel. */
   probeTimeoutMs?: number;
+  /** Full conntrack dump at least this often (the per-host ranking); events keep it current. */
+  conntrackResyncIntervalMs?: number;
   /**
    * Count broadcast/multicast per bridge port (our nftables table) and follow FDB moves.
    * Default true; tests of other sources turn it off so they install nothing.
@@ -136,6 +141,14 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
   }
   const conntrack = await pickConntrack(root, transport, options.probeTimeoutMs ?? 1000);
 
+  // The ranking needs what the counts need: ctnetlink (CAP_NET_ADMIN). Sockets open here; the
+  // first dump runs when the agent asks for it.
+  const conntrackHosts =
+    transport && conntrack.status.backend === 'netlink'
+      ? new LinuxConntrackHosts(transport, { resyncIntervalMs: options.conntrackResyncIntervalMs, log: options.log, root })
+      : undefined;
+  const hostTable = conntrackHosts ? new HostTable() : undefined;
+
   let ports: PortCounterSource | undefined;
   let fdb: FdbMoveSource | undefined;
   let probe: LoopProbe | undefined;
@@ -175,7 +188,11 @@ export async function createLinuxHal(options: LinuxHalOptions): Promise<Hal> {
     probe,
     guard,
     protectedPorts,
+    conntrackHosts,
+    hostTable,
+    hostIdentities: () => readHostIdentities(root),
     close() {
+      conntrackHosts?.close();
       inventory.close();
       linkStats.close();
       conntrack.close();

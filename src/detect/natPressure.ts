@@ -128,8 +128,21 @@ class WindowSum {
   }
 }
 
+/** Slots of NatPressure.input. */
+export const IN_MONO_MS = 0;
+export const IN_COUNT = 1;
+export const IN_MAX = 2;
+/** drop + early_drop + insert_failed per second over IN_SECONDS; NaN unknown. */
+export const IN_REFUSED_PER_S = 3;
+export const IN_SECONDS = 4;
+/** NaN when no upstream budget is set. */
+export const IN_UPSTREAM_USED = 5;
+export const IN_UPSTREAM_BUDGET = 6;
+
 export class NatPressure {
   readonly options: Readonly<NatPressureOptions>;
+  /** The next tick's inputs (IN_*). */
+  readonly input = new Float64Array(7).fill(NaN);
   private readonly table: GrowthRing;
   private readonly upstream: GrowthRing;
   private readonly failures: WindowSum;
@@ -150,23 +163,43 @@ export class NatPressure {
   }
 
   /**
-   * One tick. `refusedPerS`: drop + early_drop + insert_failed per second over `seconds` (NaN
-   * unknown); `upstreamUsed`/`upstreamBudget` NaN when no budget is set.
+   * One tick, from `input` (IN_* slots, written by the caller just before): the agent's tick
+   * path, where seven fractional numbers passed as arguments would each be a heap number.
    */
-  update(monoMs: number, count: number, max: number, refusedPerS: number, seconds: number, upstreamUsed: number, upstreamBudget: number): void {
+  tick(): void {
     const o = this.options;
     const n = this.numbers;
+    const input = this.input;
+    const monoMs = input[IN_MONO_MS]!;
+    const refusedPerS = input[IN_REFUSED_PER_S]!;
+    const seconds = input[IN_SECONDS]!;
     n[0] = monoMs;
-    n[1] = count;
-    n[2] = max;
-    n[3] = upstreamUsed;
-    n[4] = upstreamBudget;
-    this.table.add(monoMs, count, o.windowMs);
-    this.upstream.add(monoMs, upstreamUsed, o.windowMs);
+    n[1] = input[IN_COUNT]!;
+    n[2] = input[IN_MAX]!;
+    n[3] = input[IN_UPSTREAM_USED]!;
+    n[4] = input[IN_UPSTREAM_BUDGET]!;
+    this.table.add(monoMs, n[1]!, o.windowMs);
+    this.upstream.add(monoMs, n[3]!, o.windowMs);
     // A rate times the interval it covered: the refusals of this tick, as a count.
     this.failures.add(monoMs, refusedPerS >= 0 && seconds > 0 ? refusedPerS * seconds : 0, o.failureWindowMs);
     n[5] = this.table.slopePerSecond();
     n[6] = this.upstream.slopePerSecond();
+  }
+
+  /**
+   * One tick with its inputs as arguments (tests, tools). `refusedPerS`: drop + early_drop +
+   * insert_failed per second over `seconds` (NaN unknown); upstream NaN when no budget is set.
+   */
+  update(monoMs: number, count: number, max: number, refusedPerS: number, seconds: number, upstreamUsed: number, upstreamBudget: number): void {
+    const input = this.input;
+    input[IN_MONO_MS] = monoMs;
+    input[IN_COUNT] = count;
+    input[IN_MAX] = max;
+    input[IN_REFUSED_PER_S] = refusedPerS;
+    input[IN_SECONDS] = seconds;
+    input[IN_UPSTREAM_USED] = upstreamUsed;
+    input[IN_UPSTREAM_BUDGET] = upstreamBudget;
+    this.tick();
   }
 
   /** Entries per second, least squares over the window; NaN while unknown. */

@@ -23,6 +23,7 @@ import { portFields } from './portStatus.ts';
 import type {
   AgentStatus,
   AlarmStatus,
+  ConntrackStatus,
   InterfaceRole,
   InterfaceStatus,
   MetricsEndpointStatus,
@@ -43,6 +44,8 @@ export interface SnapshotContext {
   prometheus: () => MetricsEndpointStatus;
   /** The storm/loop watch without the parts the snapshot adds itself (source, health, probe). */
   portWatch: () => Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb' | 'protection'>;
+  /** The NAT intelligence fields of `conntrack` (ranking, upstream, forecasts). */
+  nat?: () => Pick<ConntrackStatus, 'newPerS' | 'growthPerS' | 'secondsToFull' | 'refused10s' | 'hosts' | 'upstream'>;
   /** Configured probe period, ms (0 = off). */
   probeIntervalMs: number;
 }
@@ -142,6 +145,7 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       dropPerS: known(ctHistory.get(CT_DROP_PS, latest)),
       earlyDropPerS: known(ctHistory.get(CT_EARLY_DROP_PS, latest)),
       insertFailedPerS: known(ctHistory.get(CT_INSERT_FAILED_PS, latest)),
+      ...context.nat?.(),
     },
     interfaces,
     alarms: context.alarms().map(alarmStatus),
