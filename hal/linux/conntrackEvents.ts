@@ -13,7 +13,11 @@
  *
  * Losing events: when events outrun the receive buffer the kernel drops them and the next read
  * fails with ENOBUFS. The sink hears eventsLost() and must resync from a dump; nothing here
- * guesses. The buffer is large to make that rare: SO_RCVBUF as asked (the kernel doubles it and
+ * guesses. Caveat, netlink addon 0.3.0: when the overrun is noticed by epoll (EPOLLERR while the
+ * loop waits) rather than by a read, the addon's poll handler throws from a libuv callback and
+ * the process aborts (it builds its error with a NULL syscall name); a patched build that reads
+ * the error with recvmsg and keeps polling delivers ENOBUFS here (test/integration/
+ * conntrackHosts.test.ts). Until then only the buffer's size keeps that rare. The buffer is large to make that rare: SO_RCVBUF as asked (the kernel doubles it and
  * caps the request at net.core.rmem_max). SO_RCVBUFFORCE, which would pass that cap as root,
  * is not reachable: the netlink addon only sets SO_RCVBUF and does not expose the descriptor.
  */

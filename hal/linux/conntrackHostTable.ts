@@ -45,6 +45,9 @@ function hashWords(w0: number, w1: number, w2: number, w3: number): number {
   return fmix(w3 ^ fmix(w2 ^ fmix(w1 ^ fmix(w0))));
 }
 
+/** hashWords(0, 0, MAPPED_WORD, w3) without recomputing the constant part: most entries are IPv4. */
+const MAPPED_PREFIX_HASH = fmix(0xffff ^ fmix(0 ^ fmix(0)));
+
 /** Big-endian int32 from byte loads (Buffer.readInt32BE is not inlined everywhere). */
 function be32(buf: Uint8Array, o: number): number {
   return (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
@@ -151,7 +154,7 @@ export class HostTable implements ConntrackHostTable {
     } else {
       w3 = be32(buf, offset);
     }
-    const hash = hashWords(w0, w1, w2, w3);
+    const hash = ipv6 ? hashWords(w0, w1, w2, w3) : fmix(w3 ^ MAPPED_PREFIX_HASH);
     const mask = this.mask;
     const slotRow = this.slotRow;
     const addr = this.rowAddr;
