@@ -166,6 +166,28 @@ export function portWatchLines(watch: PortWatchStatus, now: number): string[] {
   return lines;
 }
 
+/** Growth, forecast, the upstream budget and the top hosts under the conntrack line. */
+function natLines(ct: StatusSnapshot['conntrack']): string[] {
+  const lines: string[] = [];
+  const parts: string[] = [];
+  if (ct.newPerS !== undefined && ct.newPerS !== null) parts.push(`new ${formatCount(ct.newPerS)}/s`);
+  if (ct.growthPerS !== undefined && ct.growthPerS !== null) parts.push(`growth ${formatCount(ct.growthPerS)}/s`);
+  if (ct.secondsToFull !== undefined && ct.secondsToFull !== null) parts.push(`full in ~${formatDuration(ct.secondsToFull)} at this rate`);
+  if (parts.length > 0) lines.push(`           ${parts.join(' · ')}`);
+  const up = ct.upstream;
+  if (up) {
+    const used = up.used === null ? DASH : up.used.toLocaleString('en');
+    const when = up.secondsToFull === null ? '' : ` · full in ~${formatDuration(up.secondsToFull)}`;
+    lines.push(`upstream   ${used} / ${up.budget.toLocaleString('en')} sessions declared (${up.basis === 'router' ? 'through our NAT' : 'forwarded flows'})${up.pct === null ? '' : ` ${up.pct.toFixed(0)} %`}${when}`);
+  }
+  const hosts = (ct.hosts ?? []).slice(0, 5);
+  if (hosts.length > 0) {
+    const top = hosts.map((h) => `${h.name ?? h.ip} ${formatCount(h.entries)}`).join(', ');
+    lines.push(`top hosts  ${top} (agent top for the live view)`);
+  }
+  return lines;
+}
+
 /** "3 s ago", "5m 02s ago": how old an ISO time is, for a person. */
 export function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
@@ -242,6 +264,7 @@ export function renderStatus(snapshot: StatusSnapshot, now = Date.now()): string
         ? ''
         : ` · drop ${conntrack.drop} · early_drop ${conntrack.earlyDrop} · insert_failed ${conntrack.insertFailed}`;
     lines.push(`conntrack  ${conntrack.count.toLocaleString('en')} / ${conntrack.max?.toLocaleString('en') ?? DASH}${pct}${drops}`);
+    lines.push(...natLines(conntrack));
   }
   lines.push('');
   const shown = snapshot.interfaces.filter((link) => link.kind !== 'loopback');

@@ -85,6 +85,30 @@ describe('renderStatus', () => {
     expect(text).toContain('alarms     none');
   });
 
+  it('shows the NAT forecast, the upstream budget and the top hosts under the conntrack line', () => {
+    const out = renderStatus(
+      {
+        ...snapshot,
+        conntrack: {
+          ...snapshot.conntrack,
+          newPerS: 120,
+          growthPerS: 40,
+          secondsToFull: 300,
+          refused10s: 0,
+          upstream: { budget: 2000, used: 1850, pct: 92.5, basis: 'router', secondsToFull: 9 },
+          hosts: [
+            { ip: '10.77.0.2', mac: null, name: 'gaming-pc', entries: 3000, tcpEstablished: 3000, tcpClosing: 0, tcpOther: 0, udp: 0, icmp: 0, other: 0, unreplied: 0, snat: 3000 },
+            { ip: '10.77.0.3', mac: null, name: null, entries: 1000, tcpEstablished: 1000, tcpClosing: 0, tcpOther: 0, udp: 0, icmp: 0, other: 0, unreplied: 0, snat: 1000 },
+          ],
+        },
+      },
+      NOW,
+    );
+    expect(out).toContain('           new 120/s · growth 40/s · full in ~5m 00s at this rate');
+    expect(out).toContain('upstream   1,850 / 2,000 sessions declared (through our NAT) 93 % · full in ~9s');
+    expect(out).toContain('top hosts  gaming-pc 3.0k, 10.77.0.3 1.0k (agent top for the live view)');
+  });
+
   it('says how the ports are counted and probed', () => {
     expect(text).toContain('ports      lan1 on br-lan · nftables (table bridge lanwatch, one NFT_MSG_GETOBJ dump per tick) · 12 MAC moves');
     expect(text).toContain('           wlan0: interface multicast counter only (not a bridge port)');
