@@ -9,12 +9,9 @@
  */
 import type { NatPressure } from '../detect/natPressure.ts';
 import { describeTimeToFull } from '../detect/natPressure.ts';
+import { grouped } from '../detect/text.ts';
 import type { AlarmInput, Severity, ThresholdAlarmSpec } from './types.ts';
 
-/** Whole numbers as "15,744", the same on every box. */
-function grouped(n: number): string {
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 export interface NatFullLevels {
   enabled: boolean;

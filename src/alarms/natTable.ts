@@ -10,6 +10,7 @@
 import type { NatTableAlarmLevels } from '../config/types.ts';
 import { CT_COUNT, CT_DROP_PS, CT_MAX, CT_PCT, type ConntrackHistory } from '../sampler/conntrackHistory.ts';
 import type { RingClock } from '../sampler/ring.ts';
+import { grouped } from '../detect/text.ts';
 import type { AlarmInput, Severity, ThresholdAlarmSpec } from './types.ts';
 
 /**
@@ -38,10 +39,6 @@ export function natTableSpec(levels: NatTableAlarmLevels): ThresholdAlarmSpec | 
   };
 }
 
-/** 15744 → "15,744", the same on every box: toLocaleString depends on the locale and on ICU. */
-function grouped(n: number): string {
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 function oneDecimal(n: number): number {
   return Math.round(n * 10) / 10;

@@ -41,6 +41,15 @@ const TOPIC = {
 
 const PERCENT = { type: 'number', minimum: 0, maximum: 100, expected: 'a percentage from 0 to 100' } as const;
 
+const HOLD_MS = {
+  type: 'integer',
+  minimum: 0,
+  maximum: 3_600_000,
+  default: 60_000,
+  description: 'Least time in milliseconds an alarm stays at a severity before it may drop or clear.',
+  expected: 'a whole number of milliseconds from 0 to 3600000',
+} as const;
+
 const natTable = objectSchema<NatTableAlarmLevels>(
   'Conntrack (NAT) table usage in percent of nf_conntrack_max. Each level raises above its ' +
     'percentage and clears below its clear percentage, so it does not flap around the limit.',
@@ -50,14 +59,7 @@ const natTable = objectSchema<NatTableAlarmLevels>(
     warnClearPct: { ...PERCENT, default: 85, description: 'The warning clears below this usage; below warnPct.' },
     critPct: { ...PERCENT, default: 95, description: 'Critical above this usage; at or above warnPct.' },
     critClearPct: { ...PERCENT, default: 90, description: 'Critical clears below this usage; below critPct.' },
-    holdMs: {
-      type: 'integer',
-      minimum: 0,
-      maximum: 3_600_000,
-      default: 60_000,
-      description: 'Least time in milliseconds an alarm stays at a severity before it may drop or clear.',
-      expected: 'a whole number of milliseconds from 0 to 3600000',
-    },
+    holdMs: HOLD_MS,
   },
 );
 
@@ -132,15 +134,6 @@ const loopLevels = objectSchema<LoopAlarmLevels>(
     },
   },
 );
-
-const HOLD_MS = {
-  type: 'integer',
-  minimum: 0,
-  maximum: 3_600_000,
-  default: 60_000,
-  description: 'Least time in milliseconds an alarm stays at a severity before it may drop or clear.',
-  expected: 'a whole number of milliseconds from 0 to 3600000',
-} as const;
 
 const natFull = objectSchema<NatFullAlarmLevels>(
   'New connections refused by the kernel (conntrack drop, early_drop, insert_failed) within 10 s, ' +
