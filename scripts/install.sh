@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs lanwatch from this checkout on Debian / Raspberry Pi OS (run with sudo):
 #   - Node.js >= 20 if missing (the distribution's when new enough, else NodeSource 22.x),
-#   - runtime dependencies (npm ci --omit=dev; prebuilt netlink addon for x64/arm/arm64),
+#   - python3, make and g++ if missing: npm ci builds lanwatch's netlink addon (native/netlink),
+#   - runtime dependencies (npm ci --omit=dev),
 #   - the `lanwatch` and `agent` commands in /usr/local/bin.
 # It changes nothing else: no service, no config file (absent config = defaults).
 set -eu
@@ -32,6 +33,19 @@ if [ "$(node_major)" -lt 20 ]; then
   fi
 fi
 echo "node $(node --version)"
+
+# The netlink addon is C built by node-gyp at install time (Node-API: one build serves every
+# Node >= 20). Without it the agent still runs, on procfs/sysfs, and says so in status.
+missing=""
+for tool in python3 make g++; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # shellcheck disable=SC2086 # word splitting intended: one package per tool
+  apt-get install -y -q --no-install-recommends $missing
+fi
 
 npm ci --omit=dev --no-audit --no-fund
 

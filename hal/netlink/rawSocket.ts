@@ -1,81 +1,94 @@
 /**
- * The real transport: the `netlink` package's raw socket layer.
+ * The real transport: lanwatch's own netlink socket addon (native/netlink, Node-API C).
  *
- * Message peeking is off and the read size is 32 KiB. With peeking the kernel sees
- * 1-byte reads and sizes dump batches at about a page (~3.6 KiB per datagram); a 32 KiB
- * read lets it fill SKB_WITH_OVERHEAD(32768) per batch, the most netlink_dump() will
- * build, so a dump needs ~9x fewer datagrams (measured: 5,904 vs 669 per 100 k conntrack
- * entries, notes/ctnetlink.md §4). Larger reads buy nothing.
+ * Each socket receives into one Buffer of RECEIVE_CHUNK_BYTES that it reuses for every
+ * datagram; handlers get a view that is only valid during the call (the transport
+ * contract). With a 32 KiB read the kernel fills SKB_WITH_OVERHEAD(32768) per dump batch,
+ * the most netlink_dump() will build, so a dump needs ~9x fewer datagrams than with
+ * page-sized reads (measured: 5,904 vs 669 per 100 k conntrack entries,
+ * notes/ctnetlink.md §4). Larger reads buy nothing.
  *
- * The binding still allocates one buffer per datagram (it has no receive-into API); we
- * never keep it past the handler, so it dies young.
+ * A receive-queue overrun (ENOBUFS, EPOLLERR) arrives as an ordinary onError and the
+ * socket keeps polling: the sources resync. The `netlink` npm package we used before
+ * aborted the process there (see native/netlink/src/netlinkSocket.c).
  */
 import { createRequire } from 'node:module';
-import type { RawNetlinkSocket as RawSocket, RawNetlinkSocketOptions } from 'netlink';
+import { constants as osConstants } from 'node:os';
+import type { NetlinkSocketHandle } from '@lanwatch/netlink';
 import type { NetlinkTransport, NetlinkTransportFactory } from './transport.ts';
 
 export const RECEIVE_CHUNK_BYTES = 32 * 1024;
 
-type RawSocketCtor = new (protocol: number, options?: RawNetlinkSocketOptions) => RawSocket;
+type NetlinkAddon = typeof import('@lanwatch/netlink');
 
-let rawSocketCtor: RawSocketCtor | null = null;
+let addon: NetlinkAddon | null = null;
 
 /**
- * Loads the native binding, or returns why it can't be loaded (a musl system without a
- * prebuild, a missing compiler at install time). Callers fall back to procfs/sysfs.
+ * Loads the native addon, or returns why it can't be loaded (it was not built: no
+ * compiler at install time, a musl system). Callers fall back to procfs/sysfs.
  */
 export function loadNetlinkBinding(): { ok: true } | { ok: false; reason: string } {
-  if (rawSocketCtor) return { ok: true };
+  if (addon) return { ok: true };
   try {
-    // createRequire: the package is CommonJS and loads its .node file with node-gyp-build.
-    const mod = createRequire(import.meta.url)('netlink') as { RawNetlinkSocket: RawSocketCtor };
-    rawSocketCtor = mod.RawNetlinkSocket;
+    // createRequire: a .node file loads through require, not import.
+    addon = createRequire(import.meta.url)('@lanwatch/netlink') as NetlinkAddon;
     return { ok: true };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return { ok: false, reason: `netlink addon not loadable: ${message}` };
+    return { ok: false, reason: `netlink addon not loadable (npm ci builds it with python3, make and g++): ${message}` };
   }
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
+
+function errnoError(errno: number, what: string): NodeJS.ErrnoException {
+  const code = errnoNames.get(errno) ?? `E${errno}`;
+  const error: NodeJS.ErrnoException = new Error(`netlink ${what}: ${code}`);
+  error.code = code;
+  error.errno = errno;
+  return error;
 }
 
 export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, options = {}) => {
   const loaded = loadNetlinkBinding();
   if (!loaded.ok) throw new Error(loaded.reason);
-  const socket = new rawSocketCtor!(protocol, {
-    messagePeeking: false,
-    msgBufferSize: RECEIVE_CHUNK_BYTES,
-    recvBufferSize: options.recvBufferSize ?? 0,
-    sendBufferSize: 0,
-  });
-  // Bound once: the binding calls these for every datagram, so no per-call closures.
-  const onMessage = (datagram: Buffer): void => handlers.onDatagram(datagram);
-  // A datagram larger than our read size arrives cut; treat it as an error the source
-  // recovers from (it re-requests), never as data.
-  const onTruncated = (_datagram: Buffer, info: { truncated?: number }): void => {
-    const error: NodeJS.ErrnoException = new Error(
-      `netlink datagram truncated (${info.truncated ?? '?'} bytes > ${RECEIVE_CHUNK_BYTES})`,
-    );
-    error.code = 'ETRUNC';
-    handlers.onError(error);
+  const native = addon!;
+  const receiveBuffer = Buffer.allocUnsafeSlow(RECEIVE_CHUNK_BYTES);
+  // Bound once: the addon calls these for every datagram, so no per-call closures.
+  const onDatagram = (length: number, truncatedTo: number): void => {
+    if (truncatedTo > 0) {
+      // A datagram larger than our read size arrives cut; the source recovers (it
+      // re-requests), it never parses half a datagram.
+      const error = errnoError(0, `datagram truncated (${truncatedTo} bytes > ${RECEIVE_CHUNK_BYTES})`);
+      error.code = 'ETRUNC';
+      handlers.onError(error);
+      return;
+    }
+    handlers.onDatagram(receiveBuffer.subarray(0, length));
   };
-  const onError = (error: NodeJS.ErrnoException): void => handlers.onError(error);
-  socket.on('message', onMessage);
-  socket.on('truncatedMessage', onTruncated);
-  socket.on('error', onError);
-  for (const group of options.groups ?? []) socket.addMembership(group);
+  const onError = (errno: number): void => handlers.onError(errnoError(errno, 'receive'));
+  const socket: NetlinkSocketHandle = native.open(
+    protocol,
+    receiveBuffer,
+    options.recvBufferSize ?? 0,
+    options.groups ?? [],
+    onDatagram,
+    onError,
+  );
 
   let open = true;
-  const transport: NetlinkTransport = {
+  return {
     send(request) {
-      if (open) socket.send(request);
+      if (!open) return;
+      const errno = native.send(socket, request);
+      // The contract: errors through onError, never thrown, and never re-entrantly from
+      // inside send() where the caller is still setting up its request state.
+      if (errno !== 0) queueMicrotask(() => open && handlers.onError(errnoError(errno, 'send')));
     },
     close() {
       if (!open) return;
       open = false;
-      socket.close();
-      socket.off('message', onMessage);
-      socket.off('truncatedMessage', onTruncated);
-      socket.off('error', onError);
+      native.close(socket);
     },
   };
-  return transport;
 };

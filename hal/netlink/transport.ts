@@ -1,6 +1,6 @@
 /**
- * The seam between our netlink code and a socket. The real transport wraps the `netlink`
- * package's raw socket; tests inject the mock beside it (mockTransport.ts) and replay
+ * The seam between our netlink code and a socket. The real transport is our addon's socket
+ * (rawSocket.ts); tests inject the mock beside it (mockTransport.ts) and replay
  * captured datagrams, in the manner of zwave-js's injected bindings.
  */
 
@@ -12,7 +12,7 @@ export interface NetlinkTransportHandlers {
 }
 
 export interface NetlinkTransportOptions {
-  /** SO_RCVBUF in bytes; the kernel doubles it and caps it at net.core.rmem_max. */
+  /** Receive buffer in bytes: SO_RCVBUFFORCE with CAP_NET_ADMIN (past net.core.rmem_max), else SO_RCVBUF capped at rmem_max; the kernel doubles it. */
   recvBufferSize?: number;
   /** Multicast groups (numbers, not masks) to join, e.g. RTNLGRP_LINK. */
   groups?: readonly number[];
@@ -20,9 +20,8 @@ export interface NetlinkTransportOptions {
 
 export interface NetlinkTransport {
   /**
-   * Queues one request. Errors are reported through onError, never thrown.
-   * There is deliberately no unref(): the binding aborts the process if Node exits while
-   * a send is in flight, so sockets stay referenced and are closed explicitly.
+   * Sends one request. Errors are reported through onError, never thrown. Sockets keep
+   * the event loop alive until closed: every owner closes its sockets explicitly.
    */
   send(request: Uint8Array): void;
   close(): void;
