@@ -39,7 +39,7 @@ const CLASSES: readonly [keyof FakeHostEntries, number][] = [
   ['otherProto', HOST_OTHER_PROTO],
 ];
 
-function total(entries: FakeHostEntries): number {
+export function hostEntryTotal(entries: FakeHostEntries): number {
   let n = 0;
   for (const [key] of CLASSES) n += entries[key] ?? 0;
   return n;
@@ -57,7 +57,7 @@ export class FakeConntrackHosts implements ConntrackHostSource {
 
   /** Sets a host's entries (replacing what it had); the bound table follows at once. */
   set(address: string, entries: FakeHostEntries): void {
-    const n = total(entries);
+    const n = hostEntryTotal(entries);
     if (parseAddress(address, this.bytes) === 0) throw new Error(`fake conntrack hosts: not an address: ${address}`);
     if ((entries.unreplied ?? 0) > n || (entries.snat ?? 0) > n) throw new Error(`fake conntrack hosts: ${address}: flags exceed its ${n} entries`);
     const before = this.hosts.get(address);
@@ -98,7 +98,7 @@ export class FakeConntrackHosts implements ConntrackHostSource {
     let entries = 0;
     for (const [address, hostEntries] of this.hosts) {
       this.apply(table, address, hostEntries, 1);
-      entries += total(hostEntries);
+      entries += hostEntryTotal(hostEntries);
     }
     table.noteDump();
     this.table = table;
