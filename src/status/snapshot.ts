@@ -32,6 +32,12 @@ import type {
   StatusSnapshot,
 } from './types.ts';
 
+
+type NatStatusFields = Pick<ConntrackStatus, 'newPerS' | 'growthPerS' | 'secondsToFull' | 'refused10s' | 'hosts' | 'upstream'>;
+
+/** Without NAT watching (no conntrack source): the fields are there, and say "unknown". */
+const NO_NAT_FIELDS: NatStatusFields = { newPerS: null, growthPerS: null, secondsToFull: null, refused10s: null, hosts: [], upstream: null };
+
 export interface SnapshotContext {
   sampler: Sampler;
   hal: Hal;
@@ -45,7 +51,7 @@ export interface SnapshotContext {
   /** The storm/loop watch without the parts the snapshot adds itself (source, health, probe). */
   portWatch: () => Pick<PortWatchStatus, 'bridge' | 'counted' | 'watched' | 'countingError' | 'fdb' | 'protection'>;
   /** The NAT intelligence fields of `conntrack` (ranking, upstream, forecasts). */
-  nat?: () => Pick<ConntrackStatus, 'newPerS' | 'growthPerS' | 'secondsToFull' | 'refused10s' | 'hosts' | 'upstream'>;
+  nat?: () => NatStatusFields;
   /** Configured probe period, ms (0 = off). */
   probeIntervalMs: number;
 }
@@ -145,7 +151,7 @@ export function buildSnapshot(context: SnapshotContext, nowMono = performance.no
       dropPerS: known(ctHistory.get(CT_DROP_PS, latest)),
       earlyDropPerS: known(ctHistory.get(CT_EARLY_DROP_PS, latest)),
       insertFailedPerS: known(ctHistory.get(CT_INSERT_FAILED_PS, latest)),
-      ...context.nat?.(),
+      ...(context.nat?.() ?? NO_NAT_FIELDS),
     },
     interfaces,
     alarms: context.alarms().map(alarmStatus),

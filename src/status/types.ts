@@ -95,17 +95,17 @@ export interface ConntrackStatus {
   earlyDropPerS: number | null;
   insertFailedPerS: number | null;
   /** New entries per second (conntrack events); null when events are unavailable. */
-  newPerS?: number | null;
+  newPerS: number | null;
   /** Growth of the entry count, entries per second over the last minute (least squares). */
-  growthPerS?: number | null;
+  growthPerS: number | null;
   /** Seconds until nf_conntrack_max at that growth; null when not growing or unknown. */
-  secondsToFull?: number | null;
+  secondsToFull: number | null;
   /** Entries refused (drop + early_drop + insert_failed) within the last 10 s. */
-  refused10s?: number | null;
+  refused10s: number | null;
   /** LAN hosts by entries held, most first; empty until the first dump. */
-  hosts?: ConntrackHostStatus[];
+  hosts: ConntrackHostStatus[];
   /** null when nat.upstreamBudget is not set. */
-  upstream?: ConntrackUpstreamStatus | null;
+  upstream: ConntrackUpstreamStatus | null;
 }
 
 export type InterfaceRole = 'wan' | 'lan' | 'bridge' | null;

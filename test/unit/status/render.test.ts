@@ -19,6 +19,7 @@ const snapshot: StatusSnapshot = {
   conntrack: {
     count: 61000, max: 65536, pct: 93.1, found: 1, invalid: 0, insertFailed: 4, drop: 17, earlyDrop: 2, error: 0,
     searchRestart: 0, dropPerS: 0.5, earlyDropPerS: 0, insertFailedPerS: 0,
+    newPerS: null, growthPerS: null, secondsToFull: null, refused10s: null, hosts: [], upstream: null,
   },
   interfaces: [
     { name: 'lo', index: 1, kind: 'loopback', role: null, master: null, operState: 'unknown', mtu: 65536, mac: null, rxPps: 1, txPps: 1, rxBps: 100, txBps: 100, multicastPps: 0, errorsPerS: 0, dropsPerS: 0, ...NO_PORT },
