@@ -19,7 +19,7 @@ import { agentIdentity, createMqttSink, describeDevice, primaryMac } from './mqt
 import type { ConnectFunction } from './mqtt/connection.ts';
 import { loopAlarmInput, loopAlarmSpec, stormAlarmInput, stormAlarmSpec } from './detect/index.ts';
 import { layerSets } from './config/merge.ts';
-import { natFullInput, natFullSpec, natUpstreamInput, natUpstreamSpec } from './alarms/natPressureAlarms.ts';
+import { addNatPressureAlarms } from './natwatch/natAlarms.ts';
 import { NatWatch } from './natwatch/natWatch.ts';
 import { PortWatch } from './portwatch/portWatch.ts';
 import { Sampler } from './sampler/sampler.ts';
@@ -190,10 +190,7 @@ export async function startAgent(options: RunOptions, deps: AgentDependencies = 
   const alarms = new AlarmEngine(log);
   const natSpec = natTableSpec(config.alarms.natTable);
   if (natSpec !== null) alarms.add(natSpec, natTableInput(sampler));
-  const natFull = natFullSpec(config.alarms.natFull);
-  if (natFull !== null) alarms.add(natFull, natFullInput(natWatch.pressure));
-  const natUpstream = natUpstreamSpec(config.alarms.natUpstream, config.nat.upstreamBudget);
-  if (natUpstream !== null) alarms.add(natUpstream, natUpstreamInput(natWatch, natWatch.pressure));
+  addNatPressureAlarms(alarms, natWatch, config.alarms, config.nat.upstreamBudget);
   if (config.alarms.storm.enabled) alarms.add(stormAlarmSpec(), stormAlarmInput(portWatch.storm));
   if (config.alarms.loop.enabled) alarms.add(loopAlarmSpec(), loopAlarmInput(portWatch.loop, portWatch.loopExtras));
   alarms.onEvent((event) => logAlarm(log, event));

@@ -23,6 +23,7 @@ import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { loopAlarmInput, loopAlarmSpec, stormAlarmInput, stormAlarmSpec } from '../../src/detect/index.ts';
 import { PortWatch } from '../../src/portwatch/portWatch.ts';
 import { Sampler } from '../../src/sampler/sampler.ts';
+import { addNatWatch } from './natTick.ts';
 
 export const BENCH_BRIDGE = 'br0';
 
@@ -71,6 +72,7 @@ export async function startPortsTick(): Promise<PortsTick> {
   alarms.onEvent(() => void events++);
   // The agent's order: detectors first, then the alarms that read them.
   sampler.onSample(portWatch.onSample);
+  const natWatch = addNatWatch(hal, sampler, alarms, log);
   sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
 
   return {
@@ -81,6 +83,7 @@ export async function startPortsTick(): Promise<PortsTick> {
     alarmEvents: () => events,
     // The agent's release order (src/agent.ts releaseHal).
     async close() {
+      natWatch.close();
       await portWatch.close();
       await hal.ports?.close();
       await probe.close();

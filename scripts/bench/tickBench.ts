@@ -3,6 +3,7 @@
  * namespace:
  *   node [flags] --import tsx tickBench.ts SOURCE MEASURE TICKS
  * SOURCE kernel: the real HAL, real netlink sockets, the real kernel (8 veth interfaces).
+ * Every row runs the NAT part of the tick too (natTick.ts): NatWatch and its two alarms.
  * SOURCE replay: the same replies, recorded from the kernel once and handed back
  *   synchronously, so only our code runs per tick (no syscalls, no binding).
  * SOURCE ports: the agent's tick on a LAN bridge (portsTick.ts): br0 with 8 veth ports counted
@@ -29,6 +30,7 @@ import { AlarmEngine, natTableInput, natTableSpec } from '../../src/alarms/index
 import { DEFAULT_CONFIG } from '../../src/config/schema.ts';
 import { Sampler } from '../../src/sampler/sampler.ts';
 import { HeapSampler } from './heapSites.ts';
+import { addNatWatch } from './natTick.ts';
 import { portsTickWarnings, startPortsTick, type PortsTick } from './portsTick.ts';
 import { recordReplies, replayTransportFactory } from './replayTransport.ts';
 
@@ -70,6 +72,7 @@ async function makeTick(): Promise<{ hal: Hal; sampler: Sampler; ports: PortsTic
   // so their cost counts in the CPU and allocation figures.
   const alarms = new AlarmEngine({ warn: () => {} });
   alarms.add(natTableSpec(DEFAULT_CONFIG.alarms.natTable)!, natTableInput(sampler));
+  const natWatch = addNatWatch(hal, sampler, alarms, quiet);
   sampler.onSample(() => alarms.evaluate(sampler.sampledAt));
   return {
     hal,
@@ -78,6 +81,7 @@ async function makeTick(): Promise<{ hal: Hal; sampler: Sampler; ports: PortsTic
     // createLinuxHal opened port-counter sockets too (unused here: no plan); they keep the
     // process alive until closed.
     async close() {
+      natWatch.close();
       await hal.ports?.close();
       await hal.probe?.close();
       hal.close();
