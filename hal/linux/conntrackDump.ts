@@ -11,8 +11,8 @@
  *   half empty), so it cannot overrun its own socket.
  * - Streaming: each datagram is walked with cursors and every entry handed to a sink while the
  *   datagram is current; nothing per entry is kept or allocated (no objects, strings or
- *   subarrays: the address stays an offset into the datagram). The netlink addon allocates one
- *   Buffer per datagram (it has no receive-into API); it dies young.
+ *   subarrays: the address stays an offset into the datagram). The transport receives into
+ *   one reused buffer, so a dump costs no memory per datagram either.
  * - Ends: NLMSG_DONE (its int error, 0 on success), NLMSG_ERROR (EPERM without CAP_NET_ADMIN,
  *   EBUSY), a socket error, a malformed datagram or the timeout. Every failure replaces the
  *   socket, so a dump the kernel may still be running on the old one never answers EBUSY to
@@ -23,12 +23,10 @@
  *   const dumper = new ConntrackDumper(openRawNetlink);
  *   dumper.dump(table, (error) => { ... table.counts ... dumper.last ... });
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { ConntrackHostTable, ReadDone } from '../index.ts';
 import { CT_NEW, NETLINK_NETFILTER, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../netlink/constants.ts';
 import { SequenceCounter, setRequestSeq } from '../netlink/request.ts';
-import type { NetlinkTransport, NetlinkTransportFactory } from '../netlink/transport.ts';
+import type { NetlinkTransport, NetlinkTransportFactory, NetlinkTransportOptions } from '../netlink/transport.ts';
 import { allocConntrackDumpRequest, ConntrackEntryReader, h16, h32 } from './conntrackEntry.ts';
 import { HostTable } from './conntrackHostTable.ts';
 import { errnoError, KernelSourceError, malformedError } from './errors.ts';
@@ -45,47 +43,15 @@ export interface ConntrackDumpOptions {
   timeoutMs?: number;
   /** SO_RCVBUF of the dump socket; default the system's (a dump is reader-paced). */
   recvBufferSize?: number;
-  /**
-   * Collect the datagram Buffers every this many bytes received (see youngGenerationCollector).
-   * Default 2 MiB; 0 = never (RSS then grows by up to ~64 MiB during a large dump).
-   */
-  reclaimEveryBytes?: number;
-  /** The collector; default youngGenerationCollector(). */
-  reclaim?: (() => void) | null;
+  /** Datagrams received ahead on the transport's thread; default DUMP_RECEIVE_AHEAD, 0 = none. */
+  receiveAhead?: number;
 }
-
-export const DEFAULT_RECLAIM_BYTES = 2 * 1024 * 1024;
-
-let collector: (() => void) | null | undefined;
 
 /**
- * A minor (young-generation) GC, or null when it can't be had. Why a dump needs one: the netlink
- * addon hands every datagram over in a Buffer of its own, 32 KiB outside the JS heap, and V8
- * frees those only when a GC finds their Buffer objects dead. Our parse allocates nothing on the
- * heap, so no GC comes by itself until V8's external-memory limit (~64 MiB): a 250 k-entry dump
- * (55 MB of datagrams) raised RSS from 85 to 155 MB (measured, Node 20). A scavenge every 2 MiB
- * frees them as they die and keeps RSS flat, for ~10 ms per 250 k entries (about 1,700
- * datagrams). The gc function comes from --expose-gc when the process has it; otherwise it is
- * fetched once through v8.setFlagsFromString (the flag is switched off again at once, so nothing
- * else sees a global gc).
+ * 32 slots of 32 KiB (1 MiB): the kernel can build ~4,800 entries ahead of our parser, far more
+ * than it needs to keep busy (our handler is ~5x faster than the kernel's dump per entry).
  */
-export function youngGenerationCollector(): (() => void) | null {
-  if (collector !== undefined) return collector;
-  let gc = (globalThis as { gc?: (options?: object) => void }).gc ?? null;
-  if (gc === null) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as (options?: object) => void;
-    } catch {
-      gc = null;
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
-  }
-  const minor = { type: 'minor' };
-  collector = gc === null ? null : () => gc(minor);
-  return collector;
-}
+export const DUMP_RECEIVE_AHEAD = 32;
 
 /** What the last (or current) dump saw. Mutated in place. */
 export interface DumpStats {
@@ -111,9 +77,6 @@ export class ConntrackDumpStream {
   private readonly request: Buffer;
   private readonly seqs = new SequenceCounter();
   private readonly reader = new ConntrackEntryReader();
-  private readonly reclaim: (() => void) | null;
-  private readonly reclaimEvery: number;
-  private unreclaimed = 0;
   private readonly timeoutMs: number;
   private readonly onTimeout = (): void => this.finish(new KernelSourceError('conntrack dump: no NLMSG_DONE in time', 'ETIMEDOUT'), true);
   private timer: NodeJS.Timeout | null = null;
@@ -126,15 +89,14 @@ export class ConntrackDumpStream {
   constructor(openTransport: NetlinkTransportFactory, options: ConntrackDumpOptions = {}) {
     this.request = allocConntrackDumpRequest(options.family ?? 0);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.reclaimEvery = options.reclaimEveryBytes ?? DEFAULT_RECLAIM_BYTES;
-    this.reclaim = this.reclaimEvery > 0 ? (options.reclaim ?? youngGenerationCollector()) : null;
     const handlers = {
       onDatagram: (datagram: Buffer): void => this.onDatagram(datagram),
       onError: (error: NodeJS.ErrnoException): void => {
         if (this.done) this.finish(new KernelSourceError(`conntrack dump: socket error: ${error.message}`, error.code ?? 'EIO'), true);
       },
     };
-    const transportOptions = options.recvBufferSize !== undefined ? { recvBufferSize: options.recvBufferSize } : {};
+    const transportOptions: NetlinkTransportOptions = { receiveAhead: options.receiveAhead ?? DUMP_RECEIVE_AHEAD };
+    if (options.recvBufferSize !== undefined) transportOptions.recvBufferSize = options.recvBufferSize;
     this.open = () => openTransport(NETLINK_NETFILTER, handlers, transportOptions);
     this.transport = this.open();
   }
@@ -184,13 +146,6 @@ export class ConntrackDumpStream {
     const end = buf.length;
     stats.datagrams++;
     stats.bytes += end;
-    if (this.reclaim !== null) {
-      this.unreclaimed += end;
-      if (this.unreclaimed >= this.reclaimEvery) {
-        this.unreclaimed = 0;
-        this.reclaim();
-      }
-    }
     const reader = this.reader;
     const seq = this.pendingSeq;
     let at = 0;

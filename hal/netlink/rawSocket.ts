@@ -2,8 +2,8 @@
  * The real transport: lanwatch's own netlink socket addon (native/netlink, Node-API C).
  *
  * Each socket receives into one Buffer of RECEIVE_CHUNK_BYTES that it reuses for every
- * datagram; handlers get a view that is only valid during the call (the transport
- * contract). With a 32 KiB read the kernel fills SKB_WITH_OVERHEAD(32768) per dump batch,
+ * datagram (or, with receiveAhead, a ring of such slots filled by a receive thread);
+ * handlers get a view that is only valid during the call (the transport contract). With a 32 KiB read the kernel fills SKB_WITH_OVERHEAD(32768) per dump batch,
  * the most netlink_dump() will build, so a dump needs ~9x fewer datagrams than with
  * page-sized reads (measured: 5,904 vs 669 per 100 k conntrack entries,
  * notes/ctnetlink.md §4). Larger reads buy nothing.
@@ -53,9 +53,10 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
   const loaded = loadNetlinkBinding();
   if (!loaded.ok) throw new Error(loaded.reason);
   const native = addon!;
-  const receiveBuffer = Buffer.allocUnsafeSlow(RECEIVE_CHUNK_BYTES);
+  const slots = Math.max(1, Math.floor(options.receiveAhead ?? 0));
+  const receiveBuffer = Buffer.allocUnsafeSlow(RECEIVE_CHUNK_BYTES * slots);
   // Bound once: the addon calls these for every datagram, so no per-call closures.
-  const onDatagram = (length: number, truncatedTo: number): void => {
+  const onDatagram = (offset: number, length: number, truncatedTo: number): void => {
     if (truncatedTo > 0) {
       // A datagram larger than our read size arrives cut; the source recovers (it
       // re-requests), it never parses half a datagram.
@@ -64,7 +65,7 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
       handlers.onError(error);
       return;
     }
-    handlers.onDatagram(receiveBuffer.subarray(0, length));
+    handlers.onDatagram(receiveBuffer.subarray(offset, offset + length));
   };
   const onError = (errno: number): void => handlers.onError(errnoError(errno, 'receive'));
   const socket: NetlinkSocketHandle = native.open(
@@ -74,6 +75,7 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
     options.groups ?? [],
     onDatagram,
     onError,
+    RECEIVE_CHUNK_BYTES,
   );
 
   let open = true;

@@ -14,6 +14,12 @@ export interface NetlinkTransportHandlers {
 export interface NetlinkTransportOptions {
   /** Receive buffer in bytes: SO_RCVBUFFORCE with CAP_NET_ADMIN (past net.core.rmem_max), else SO_RCVBUF capped at rmem_max; the kernel doubles it. */
   recvBufferSize?: number;
+  /**
+   * Datagrams a receive thread may read ahead of the handlers (a ring of that many 32 KiB
+   * slots). For dumps: the kernel builds each dump batch inside recvmsg(), so receiving on a
+   * thread overlaps the kernel's work with our parsing. Default: receive on the event loop.
+   */
+  receiveAhead?: number;
   /** Multicast groups (numbers, not masks) to join, e.g. RTNLGRP_LINK. */
   groups?: readonly number[];
 }

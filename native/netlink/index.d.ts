@@ -2,11 +2,15 @@
 export type NetlinkSocketHandle = { readonly __netlinkSocket: unique symbol };
 
 /**
- * Opens an AF_NETLINK socket, bound (the kernel picks the port id), joined to `groups`,
- * and polled on the Node event loop.
- * - `receiveBuffer` is written by every receive: `onDatagram(length, truncatedTo)` says how
- *   much of it is the datagram; the bytes are only valid during that call. `truncatedTo`
- *   is the datagram's real length when it did not fit, else 0.
+ * Opens an AF_NETLINK socket, bound (the kernel picks the port id) and joined to `groups`.
+ * - `slotBytes` equal to `receiveBuffer.length`: a poll socket, read on the Node event loop
+ *   into the whole buffer.
+ * - `slotBytes` smaller: a ring socket of `receiveBuffer.length / slotBytes` slots, read by a
+ *   thread of its own that receives ahead into free slots (for dumps: the kernel builds the
+ *   next batches while JS parses).
+ * - `onDatagram(offset, length, truncatedTo)`: the datagram is `length` bytes at `offset` of
+ *   `receiveBuffer`, valid only during the call. `truncatedTo` is its real length when it did
+ *   not fit its room, else 0.
  * - `rcvbufBytes` > 0 sets SO_RCVBUFFORCE (CAP_NET_ADMIN), else SO_RCVBUF; the kernel
  *   doubles the value.
  * - `onError(errno)`: ENOBUFS after a receive-queue overrun (polling continues), or
@@ -18,8 +22,9 @@ export function open(
   receiveBuffer: Buffer,
   rcvbufBytes: number,
   groups: readonly number[],
-  onDatagram: (length: number, truncatedTo: number) => void,
+  onDatagram: (offset: number, length: number, truncatedTo: number) => void,
   onError: (errno: number) => void,
+  slotBytes: number,
 ): NetlinkSocketHandle;
 
 /** Sends one request to the kernel; returns 0 or the errno. */

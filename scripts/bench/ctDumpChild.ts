@@ -4,7 +4,7 @@
  *   node --import tsx scripts/bench/ctDumpChild.ts DUMPS [hal|mini|recv]
  *
  * Dumps the conntrack table DUMPS times in one process over our netlink transport
- * (hal/netlink/rawSocket.ts: the `netlink` addon, 32 KiB reads) and aggregates every entry per
+ * (hal/netlink/rawSocket.ts: our addon, native/netlink, 32 KiB reads) and aggregates every entry per
  * host (ORIG source address). Dump 1 is the process's first (cold: V8 has not optimised the
  * parser yet), the later ones are the agent's steady state (its periodic resync).
  * - hal (default): the agent's dumper, ConntrackDumper (hal/linux/conntrackDump.ts) into a
@@ -22,8 +22,8 @@
  * before the dump; the process's peak over its whole life, startup and tsx's compile included,
  * is reported as lifetimeHwmKb).
  *
- * Neither dumper allocates per entry; the addon allocates one 32 KiB buffer (zero-filled by
- * std::make_unique) and one rinfo object per datagram.
+ * Neither dumper allocates per entry; the transport receives every datagram into one reused
+ * 32 KiB buffer and hands out one subarray view per datagram.
  *
  * Prints one JSON line.
  */

@@ -371,7 +371,7 @@ function measureAll(): number {
   console.log(`lanwatch / C floor:      steady ${fmt(floorSteady, 2)}x, first ${fmt(floorFirst, 2)}x (per-round medians ${fmt(paired(lw.steadyByRun, cSteadyByRun), 2)}x, ${fmt(paired(lw.firstByRun, cFirstByRun), 2)}x)  target ≤ 1.25x: ${verdict(floorSteady <= 1.25)} (steady), ${verdict(floorFirst <= 1.25)} (first)`);
   console.log(`  (conntrack -L / C floor: ${fmt(ctlMs / cSteady, 2)}x, so the 2x target asks lanwatch for ≤ ${fmt(ctlMs / cSteady / 2, 2)}x the floor on this table; mini parser / C floor: steady ${fmt(mini.steady / cSteady, 2)}x)`);
   console.log(`lanwatch peak RSS during the dump: ${mb(lw.peakKb)} MB (median of runs; ${mb(lw.beforeKb)} MB before it)  target ≤ 100 MB: ${verdict(lw.peakKb <= 100 * 1024)}`);
-  console.log(`  receive only: ${mb(recv.beforeKb)} → ${mb(recv.peakKb)} MB: the addon's 32 KiB buffer per datagram (${fmt(c0.bytes / 1048576, 1)} MB per dump) lives until V8 collects its Buffer object`);
+  console.log(`  receive only: ${mb(recv.beforeKb)} → ${mb(recv.peakKb)} MB for ${fmt(c0.bytes / 1048576, 1)} MB received: one reused 32 KiB buffer per socket`);
 
   let code = 0;
   console.log('');

@@ -7,8 +7,8 @@ import { requireLab, run } from '../lab/exec.ts';
 const skip = requireLab(['unshare']);
 const child = fileURLToPath(new URL('./netlinkSocketChild.ts', import.meta.url));
 
-async function inPrivateNamespace<T>(mode: string): Promise<T> {
-  const { stdout } = await run('unshare', ['-n', process.execPath, '--import', 'tsx', child, mode], { timeoutMs: 30_000 });
+async function inPrivateNamespace<T>(...args: string[]): Promise<T> {
+  const { stdout } = await run('unshare', ['-n', process.execPath, '--import', 'tsx', child, ...args], { timeoutMs: 30_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 }
 
@@ -24,12 +24,27 @@ describe.skipIf(skip)('netlink socket addon', () => {
     expect(r.sawAfterOverrun).toBe(true);
   });
 
+  interface DumpReport { datagrams: number; messages: number; buffers: number; offsets: number; maxLength: number; chunk: number; callsAfterClose: number; inOrder: boolean }
+
   it('receives a multi-datagram dump into one reused buffer; no datagram after a close inside the handler', async () => {
-    const r = await inPrivateNamespace<{ datagrams: number; messages: number; buffers: number; maxLength: number; chunk: number; callsAfterClose: number }>('dump');
+    const r = await inPrivateNamespace<DumpReport>('dump', '0');
     expect(r.messages).toBe(121); // 120 bridges + lo
     expect(r.datagrams).toBeGreaterThan(1);
     expect(r.buffers).toBe(1);
+    expect(r.offsets).toBe(1);
+    expect(r.inOrder).toBe(true);
     expect(r.maxLength).toBeLessThanOrEqual(r.chunk);
+    expect(r.callsAfterClose).toBe(0);
+  });
+
+  it('a ring socket (receive thread, 4 slots) delivers the same dump in order through its slots', async () => {
+    const r = await inPrivateNamespace<DumpReport>('dump', '4');
+    expect(r.messages).toBe(121);
+    expect(r.buffers).toBe(1);
+    // More datagrams than slots: the slots were reused, round the ring.
+    expect(r.datagrams).toBeGreaterThan(4);
+    expect(r.offsets).toBe(4);
+    expect(r.inOrder).toBe(true); // the kernel dumps links by ifindex
     expect(r.callsAfterClose).toBe(0);
   });
 

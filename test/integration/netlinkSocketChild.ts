@@ -41,6 +41,16 @@ function types(datagram: Buffer): number[] {
   return found;
 }
 
+/** ifi_index of every RTM_NEWLINK in the datagram (ifinfomsg after the 16-byte header). */
+function linkIndexes(datagram: Buffer, out: number[]): void {
+  for (let at = 0; at + 16 <= datagram.length; ) {
+    const length = datagram.readUInt32LE(at);
+    if (datagram.readUInt16LE(at + 4) === RTM_NEWLINK) out.push(datagram.readInt32LE(at + 20));
+    if (length < 16) break;
+    at += (length + 3) & ~3;
+  }
+}
+
 function ipBatch(commands: string[]): void {
   const result = spawnSync('ip', ['-batch', '-'], { input: commands.join('\n') + '\n', encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`ip -batch: ${result.stderr}`);
@@ -79,7 +89,11 @@ async function overrun(): Promise<void> {
   report({ errors, errorsAfterOverrun, eventsBefore: before, eventsAfter: newLinks.length - before, sawAfterOverrun });
 }
 
+/** argv[3]: receiveAhead (0: a poll socket; n: a ring socket of n slots and its thread). */
 async function dump(): Promise<void> {
+  const receiveAhead = Number(process.argv[3] ?? 0);
+  const offsets = new Set<number>();
+  const indexes: number[] = [];
   ipBatch(Array.from({ length: 120 }, (_, i) => `link add lwbr${i} type bridge`));
   const underlying = new Set<ArrayBufferLike>();
   let datagrams = 0;
@@ -94,6 +108,8 @@ async function dump(): Promise<void> {
         if (closedInside) callsAfterClose++;
         datagrams++;
         underlying.add(datagram.buffer);
+        offsets.add(datagram.byteOffset);
+        linkIndexes(datagram, indexes);
         maxLength = Math.max(maxLength, datagram.length);
         for (const type of types(datagram)) {
           if (type === RTM_NEWLINK) messages++;
@@ -101,7 +117,7 @@ async function dump(): Promise<void> {
         }
       },
       onError: reject,
-    });
+    }, { receiveAhead });
     transport.send(getLinkDump(1));
   });
   // Close inside a handler: a second dump is requested, and the handler closes the socket on
@@ -116,12 +132,12 @@ async function dump(): Promise<void> {
         second.send(getLinkDump(3)); // after close: ignored, no error, no throw
       },
       onError() {},
-    });
+    }, { receiveAhead });
     second.send(getLinkDump(2));
     setTimeout(resolve, 300);
   });
   (transport as NetlinkTransport | null)?.close();
-  report({ datagrams, messages, buffers: underlying.size, maxLength, chunk: RECEIVE_CHUNK_BYTES, callsAfterClose });
+  report({ datagrams, messages, buffers: underlying.size, offsets: offsets.size, maxLength, chunk: RECEIVE_CHUNK_BYTES, callsAfterClose, inOrder: indexes.every((index, i) => i === 0 || index > indexes[i - 1]!) });
 }
 
 async function badProtocol(): Promise<void> {

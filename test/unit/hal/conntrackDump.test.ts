@@ -17,7 +17,7 @@ import {
   HOST_UDP,
   type ConntrackHostTable,
 } from '../../../hal/index.ts';
-import { ConntrackDumper, youngGenerationCollector } from '../../../hal/linux/conntrackDump.ts';
+import { ConntrackDumper } from '../../../hal/linux/conntrackDump.ts';
 import { allocConntrackDumpRequest, ConntrackEntryReader } from '../../../hal/linux/conntrackEntry.ts';
 import { HostTable } from '../../../hal/linux/conntrackHostTable.ts';
 import { KernelSourceError } from '../../../hal/linux/errors.ts';
@@ -257,27 +257,6 @@ describe('ConntrackDumper', () => {
     expect(table.size).toBe(2);
     expect(table.overflow).toBe(3);
     expect(table.totals[HOST_ENTRIES]).toBe(2);
-  });
-
-  it('collects the datagram Buffers every reclaimEveryBytes received, with a minor GC by default', () => {
-    const factory = mockTransportFactory();
-    let reclaims = 0;
-    const dumper = new ConntrackDumper(factory, { reclaimEveryBytes: 1000, reclaim: () => reclaims++ });
-    const table = new HostTable(16);
-    const run = runDump(dumper, table);
-    const socket = factory.created[0]!;
-    const seq = socket.lastSeq();
-    const datagram = Buffer.concat(Array.from({ length: 4 }, (_, i) => dumpEntry(seq, { src: '10.0.0.1', proto: 17, sport: i, dport: 53 })));
-    for (let i = 0; i < 5; i++) socket.deliver(datagram);
-    socket.deliver(done(seq));
-    expect(run.result()).toBeNull();
-    // At most one per 1000 bytes, at least one per 2000 (the count restarts at each collection).
-    expect(reclaims).toBeGreaterThanOrEqual(Math.floor((5 * datagram.length) / 2000));
-    expect(reclaims).toBeLessThanOrEqual(Math.floor((5 * datagram.length) / 1000));
-    const gc = youngGenerationCollector();
-    expect(gc).toBeTypeOf('function');
-    gc!();
-    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   });
 
   it('close() fails a dump in flight and later dumps', () => {
