@@ -10,6 +10,7 @@
  * - hal (default): the agent's dumper, ConntrackDumper (hal/linux/conntrackDump.ts) into a
  *   HostTable (hal/linux/conntrackHostTable.ts, default capacity): entries, TCP established,
  *   TCP closing, other TCP, UDP, ICMP, other protocols, unreplied, SNAT'd (HOST_* of hal/index.ts).
+ * - hal-loop: the same, receiving on the event loop instead of the ring socket's thread.
  * - mini: the minimal streaming parser of this file (MiniDumper: IPv4 keys only, the same
  *   columns), written before the HAL dumper existed; kept as a reference point.
  * - recv: receive only: MiniDumper walking the message headers (counting entries, like the
@@ -299,7 +300,7 @@ function status(): { rssKb: number; hwmKb: number } {
 }
 
 const dumps = Number(process.argv[2] ?? 3);
-const MODES = ['hal', 'mini', 'recv'] as const;
+const MODES = ['hal', 'hal-loop', 'mini', 'recv'] as const;
 const mode = MODES.find((m) => m === process.argv[3]) ?? 'hal';
 
 interface Contender {
@@ -312,8 +313,9 @@ interface Contender {
   close(): void;
 }
 
-function halContender(): Contender {
-  const dumper = new ConntrackDumper(timedOpen);
+/** receiveAhead: the dumper's default (a ring socket with its receive thread), or 0 (the event loop). */
+function halContender(receiveAhead?: number): Contender {
+  const dumper = new ConntrackDumper(timedOpen, receiveAhead === undefined ? {} : { receiveAhead });
   const table = new HostTable();
   const order = new Int32Array(table.capacity);
   return {
@@ -356,7 +358,7 @@ function miniContender(parse: boolean): Contender {
   };
 }
 
-const contender = mode === 'hal' ? halContender() : miniContender(mode === 'mini');
+const contender = mode === 'hal' ? halContender() : mode === 'hal-loop' ? halContender(0) : miniContender(mode === 'mini');
 const results: Array<Record<string, number | boolean>> = [];
 const lifetimeHwmKb = status().hwmKb;
 

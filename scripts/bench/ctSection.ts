@@ -15,6 +15,8 @@
  *    - C floor:        `ctdump DUMPS`: send → NLMSG_DONE per dump, 32 KiB recv buffer.
  *    - lanwatch:       `node --import tsx ctDumpChild.ts DUMPS hal`: the agent's ConntrackDumper
  *                      into a HostTable, send → done callback (aggregation included).
+ *    - no receive thread: the same dumper receiving on the event loop (receiveAhead 0): what
+ *                      the ring socket's thread buys.
  *    - mini parser:    the same child with the bench's own minimal parser (IPv4 keys, same
  *                      columns): a reference for what parsing in JS can cost, not the agent.
  *    - recv only:      the same child receiving only (transport and addon, headers walked).
@@ -123,11 +125,12 @@ interface ChildResult {
   dumps: ChildDump[]; ipv6: number; hosts: HostRow[];
 }
 
-type ChildMode = 'hal' | 'mini' | 'recv';
+type ChildMode = 'hal' | 'hal-loop' | 'mini' | 'recv';
 interface Runs {
   ctl: TimeResult[];
   c: Array<{ dumps: CDump[]; maxRssKb: number }>;
   hal: ChildResult[];
+  'hal-loop': ChildResult[];
   mini: ChildResult[];
   recv: ChildResult[];
 }
@@ -257,7 +260,7 @@ function checkHosts(hosts: HostRow[], plan: Plan, bySrc: Map<string, number>): s
 }
 
 type Contender = 'ctl' | 'c' | ChildMode;
-const ORDER: readonly Contender[] = ['ctl', 'c', 'hal', 'mini', 'recv'];
+const ORDER: readonly Contender[] = ['ctl', 'c', 'hal', 'hal-loop', 'mini', 'recv'];
 
 function runOne(who: Contender, bin: { dump: string; time: string }, runs: Runs): void {
   if (who === 'ctl') {
@@ -307,7 +310,7 @@ function measureAll(): number {
   const plan = fill(bin);
   const bySrc = oracle();
 
-  const runs: Runs = { ctl: [], c: [], hal: [], mini: [], recv: [] };
+  const runs: Runs = { ctl: [], c: [], hal: [], 'hal-loop': [], mini: [], recv: [] };
   for (let run = 0; run < RUNS; run++) {
     for (let k = 0; k < ORDER.length; k++) runOne(ORDER[(run + k) % ORDER.length]!, bin, runs);
   }
@@ -324,6 +327,7 @@ function measureAll(): number {
   const cSteadyByRun = cDumps.map((ds) => median(ds.slice(1).map((d) => d.ms)));
   const cRss = median(runs.c.map((r) => r.maxRssKb));
   const lw = childFigures(runs.hal);
+  const lwLoop = childFigures(runs['hal-loop']);
   const mini = childFigures(runs.mini);
   const recv = childFigures(runs.recv);
   const c0 = runs.c[0]!.dumps[0]!;
@@ -355,6 +359,8 @@ function measureAll(): number {
   row('C floor, steady dumps', cEntries, cSteady, steadyOf(cDumps).map((d) => d.ms), NaN, '');
   row('lanwatch, first dump', entriesOf(lw), lw.first, lw.firstAll, lw.handlerFirst, `${mb(lw.peakKb)} during dumps (max ${mb(lw.peakMaxKb)}); ${mb(lw.beforeKb)} before`);
   row('lanwatch, steady dumps', entriesOf(lw), lw.steady, lw.steadyAll, lw.handlerSteady, `process lifetime peak ${mb(lw.lifetimeKb)}`);
+  row('  ref: no receive thread, first', entriesOf(lwLoop), lwLoop.first, lwLoop.firstAll, lwLoop.handlerFirst, `${mb(lwLoop.peakKb)} during dumps; ${mb(lwLoop.beforeKb)} before`);
+  row('  ref: no receive thread, steady', entriesOf(lwLoop), lwLoop.steady, lwLoop.steadyAll, lwLoop.handlerSteady, '');
   row('  ref: mini parser, first', entriesOf(mini), mini.first, mini.firstAll, mini.handlerFirst, `${mb(mini.peakKb)} during dumps; ${mb(mini.beforeKb)} before`);
   row('  ref: mini parser, steady', entriesOf(mini), mini.steady, mini.steadyAll, mini.handlerSteady, '');
   row('  ref: receive only, first', entriesOf(recv), recv.first, recv.firstAll, recv.handlerFirst, `${mb(recv.peakKb)} during dumps; ${mb(recv.beforeKb)} before`);
@@ -375,7 +381,7 @@ function measureAll(): number {
 
   let code = 0;
   console.log('');
-  for (const [name, results] of [['lanwatch', runs.hal], ['mini parser', runs.mini]] as const) {
+  for (const [name, results] of [['lanwatch', runs.hal], ['lanwatch without receive thread', runs['hal-loop']], ['mini parser', runs.mini]] as const) {
     const problems = checkHosts(results[0]!.hosts, plan, bySrc);
     const differing = results.slice(1).filter((r) => JSON.stringify(r.hosts) !== JSON.stringify(results[0]!.hosts)).length;
     if (problems.length === 0 && differing === 0) {
