@@ -36,6 +36,8 @@ export interface DiscoveryInput {
   device: DeviceDescription;
   agentVersion: string;
   ports: readonly PublishedPort[];
+  /** Announce the upstream NAT usage sensor (nat.upstreamBudget is set). */
+  upstream: boolean;
   alarms: readonly DiscoveredAlarm[];
   stateIntervalMs: number;
   /** Components to announce as removed (`{"p": …}` only), HA's way to delete one entity. */
@@ -72,6 +74,8 @@ interface SensorSpec {
   diagnostic?: boolean;
   disabled?: boolean;
   icon?: string;
+  /** Attributes from the state document: a template rendering a JSON object. */
+  attributesTemplate?: string;
   /** Live values expire; identity-like values (version, start time) do not. */
   live: boolean;
   measurement: boolean;
@@ -97,18 +101,36 @@ export function buildDiscovery(input: DiscoveryInput): { topic: string; payload:
     if (spec.diagnostic) c.ent_cat = 'diagnostic';
     if (spec.disabled) c.en = false;
     if (spec.icon !== undefined) c.ic = spec.icon;
+    if (spec.attributesTemplate !== undefined) {
+      // json_attributes_topic is not one of the root options a component inherits, so it is
+      // named here. On the state topic, HA writes the entity only when the attributes changed.
+      c.json_attr_t = topics.state;
+      c.json_attr_tpl = spec.attributesTemplate;
+    }
     if (spec.live) c.exp_aft = expireAfter;
     cmps[spec.id] = c;
   };
 
   // The NAT (conntrack) table: what fills up and silently breaks new connections.
   const ct = (key: string): string => `{{ value_json.conntrack.${key} }}`;
-  sensor({ id: 'nat_table_entries', name: 'NAT table entries', template: ct('count'), unit: 'entries', icon: 'mdi:table-network', live: true, measurement: true });
+  // The hosts holding most entries ride on the entries sensor, the one every user has (the
+  // upstream sensor exists only with a budget): HA wants attributes as a JSON object.
+  const hosts = "{{ {'top_hosts': value_json.conntrack.top_hosts} | tojson }}";
+  sensor({ id: 'nat_table_entries', name: 'NAT table entries', template: ct('count'), unit: 'entries', icon: 'mdi:table-network', attributesTemplate: hosts, live: true, measurement: true });
   sensor({ id: 'nat_table_usage', name: 'NAT table usage', template: ct('pct'), unit: '%', precision: 1, icon: 'mdi:table-network', live: true, measurement: true });
   sensor({ id: 'nat_table_size', name: 'NAT table size', template: ct('max'), unit: 'entries', diagnostic: true, live: true, measurement: true });
   sensor({ id: 'nat_table_drops', name: 'NAT table drops', template: ct('drop_ps'), unit: 'drops/s', precision: 1, live: true, measurement: true });
   sensor({ id: 'nat_table_early_drops', name: 'NAT table early drops', template: ct('early_drop_ps'), unit: 'drops/s', precision: 1, diagnostic: true, disabled: true, live: true, measurement: true });
   sensor({ id: 'nat_table_insert_failures', name: 'NAT table insert failures', template: ct('insert_failed_ps'), unit: 'failures/s', precision: 1, diagnostic: true, disabled: true, live: true, measurement: true });
+  sensor({ id: 'nat_table_new_entries', name: 'NAT table new entries', template: ct('new_ps'), unit: 'entries/s', precision: 0, icon: 'mdi:table-plus', live: true, measurement: true });
+  // drop + early_drop + insert_failed: what the nat_full alarm counts.
+  sensor({ id: 'nat_table_refusals', name: 'NAT table refusals', template: ct('refused_ps'), unit: 'entries/s', precision: 1, icon: 'mdi:table-cancel', live: true, measurement: true });
+  // null (not growing, or unknown) renders as "None", which HA's MQTT sensor turns into
+  // `unknown`; an empty string would be ignored and leave the last forecast standing.
+  sensor({ id: 'nat_table_full_in', name: 'NAT table full in', template: ct('full_in_s'), unit: 's', deviceClass: 'duration', precision: 0, live: true, measurement: true });
+  if (input.upstream) {
+    sensor({ id: 'nat_upstream_usage', name: 'Upstream NAT usage', template: ct('upstream_pct'), unit: '%', precision: 1, icon: 'mdi:router-network', live: true, measurement: true });
+  }
 
   for (const port of input.ports) {
     const slug = componentSlug(port.name);

@@ -16,7 +16,7 @@ import type { StatusSnapshot } from '../status/types.ts';
 import type { BrokerConnection } from './connection.ts';
 import { buildDiscovery, type DeviceDescription, type DiscoveredAlarm } from './discovery.ts';
 import type { AgentIdentity } from './identity.ts';
-import { buildStateDocument, publishedPorts, type PublishedPort } from './stateDocument.ts';
+import { buildStateDocument, publishedEntities, samePublished, type PublishedEntities } from './stateDocument.ts';
 import type { Topics } from './topics.ts';
 
 export interface PublisherLogger {
@@ -50,8 +50,8 @@ export class HaPublisher {
   private stateTimer: NodeJS.Timeout | null = null;
   private birthTimer: NodeJS.Timeout | null = null;
   private settleTimer: NodeJS.Timeout | null = null;
-  /** Ports in the last discovery we sent; the state document lists exactly these. */
-  private ports: PublishedPort[] = [];
+  /** What the last discovery we sent announced; the state document lists exactly that. */
+  private published: PublishedEntities = { ports: [], upstream: false };
   /** Components HA currently knows from us: our retained discovery as the broker echoes it. */
   private readonly announced = new Map<string, string>();
   private discoverySent = false;
@@ -90,9 +90,9 @@ export class HaPublisher {
   /** Interfaces or roles changed: announce added ports and remove vanished ones. */
   refreshDiscovery(): void {
     if (!this.options.connection.connected || !this.discoverySent) return;
-    const ports = publishedPorts(this.options.snapshot());
-    if (samePorts(ports, this.ports)) return;
-    this.publishDiscovery(ports);
+    const published = publishedEntities(this.options.snapshot());
+    if (samePublished(published, this.published)) return;
+    this.publishDiscovery(published);
     this.publishState();
   }
 
@@ -114,7 +114,7 @@ export class HaPublisher {
   private announceAll(): void {
     this.settleTimer = null;
     if (!this.options.connection.connected) return;
-    this.publishDiscovery(publishedPorts(this.options.snapshot()));
+    this.publishDiscovery(publishedEntities(this.options.snapshot()));
     for (const alarm of this.options.alarms()) {
       const missed = this.missed.get(alarm.name);
       if (missed !== undefined) {
@@ -126,14 +126,15 @@ export class HaPublisher {
     this.publishState();
   }
 
-  private publishDiscovery(ports: PublishedPort[]): void {
+  private publishDiscovery(published: PublishedEntities): void {
     const { connection, topics } = this.options;
     const base = {
       topics,
       identity: this.options.identity,
       device: this.options.device,
       agentVersion: this.options.agentVersion,
-      ports,
+      ports: published.ports,
+      upstream: published.upstream,
       alarms: this.options.alarms().map((a): DiscoveredAlarm => ({ name: a.name, title: a.title })),
       stateIntervalMs: this.options.stateIntervalMs,
     };
@@ -146,13 +147,13 @@ export class HaPublisher {
       this.options.log.info(`mqtt: removing ${removed.size} entities of vanished interfaces from Home Assistant`);
     }
     connection.publish(topics.discovery, JSON.stringify(current.payload), { qos: 1, retain: true });
-    this.ports = ports;
+    this.published = published;
     this.discoverySent = true;
   }
 
   private publishState(): void {
     if (!this.options.connection.connected || !this.discoverySent) return;
-    const document = buildStateDocument(this.options.snapshot(), this.ports);
+    const document = buildStateDocument(this.options.snapshot(), this.published);
     // Retained, so HA shows the last values at once after its own restart; expire_after and
     // the availability topic keep a dead agent's values from passing as live.
     this.options.connection.publish(this.options.topics.state, JSON.stringify(document), { qos: 0, retain: true });
@@ -186,7 +187,7 @@ export class HaPublisher {
     this.birthTimer = setTimeout(() => {
       this.birthTimer = null;
       if (!this.options.connection.connected) return;
-      this.publishDiscovery(publishedPorts(this.options.snapshot()));
+      this.publishDiscovery(publishedEntities(this.options.snapshot()));
       for (const alarm of this.options.alarms()) this.publishAlarm(alarm);
       this.publishState();
     }, delay);
@@ -244,10 +245,6 @@ export function alarmAttributes(state: AlarmState, changesWhileOffline: number):
     // An alarm that raised and cleared while the broker was down still leaves a trace.
     changes_while_offline: changesWhileOffline,
   };
-}
-
-function samePorts(a: readonly PublishedPort[], b: readonly PublishedPort[]): boolean {
-  return a.length === b.length && a.every((port, i) => port.name === b[i]?.name && port.role === b[i]?.role && port.counted === b[i]?.counted);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

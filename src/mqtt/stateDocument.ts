@@ -5,6 +5,7 @@
  * agent does not know is null, which HA shows as "unknown" rather than a made-up 0.
  */
 import type { InterfaceRole, StatusSnapshot } from '../status/types.ts';
+import { buildNatState, type NatState } from './natState.ts';
 
 export interface PortState {
   role: InterfaceRole;
@@ -34,7 +35,7 @@ export interface StateDocument {
     drop_ps: number | null;
     early_drop_ps: number | null;
     insert_failed_ps: number | null;
-  };
+  } & NatState;
   ports: Record<string, PortState>;
 }
 
@@ -46,6 +47,13 @@ export interface PublishedPort {
   counted: boolean;
 }
 
+/** What one discovery announced beyond the fixed entities; the state document carries exactly its keys. */
+export interface PublishedEntities {
+  ports: PublishedPort[];
+  /** The upstream NAT usage sensor: only with nat.upstreamBudget set. */
+  upstream: boolean;
+}
+
 /** The ports worth an entity in HA: loopback, tunnels and containers' veths are not. */
 export function publishedPorts(snapshot: StatusSnapshot): PublishedPort[] {
   const ports: PublishedPort[] = [];
@@ -55,6 +63,19 @@ export function publishedPorts(snapshot: StatusSnapshot): PublishedPort[] {
   return ports.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The status contract has `conntrack.upstream` null exactly when no upstream budget is set. */
+export function publishedEntities(snapshot: StatusSnapshot): PublishedEntities {
+  return { ports: publishedPorts(snapshot), upstream: snapshot.conntrack.upstream !== null };
+}
+
+export function samePublished(a: PublishedEntities, b: PublishedEntities): boolean {
+  return (
+    a.upstream === b.upstream &&
+    a.ports.length === b.ports.length &&
+    a.ports.every((port, i) => port.name === b.ports[i]?.name && port.role === b.ports[i]?.role && port.counted === b.ports[i]?.counted)
+  );
+}
+
 /** Rates to a precision a person reads; trims the document by a third at 8 ports. */
 function round(value: number | null, decimals: number): number | null {
   if (value === null) return null;
@@ -62,8 +83,9 @@ function round(value: number | null, decimals: number): number | null {
   return Math.round(value * scale) / scale;
 }
 
-/** `ports` lists exactly the ports in discovery, so no HA template ever misses its key. */
-export function buildStateDocument(snapshot: StatusSnapshot, ports: readonly PublishedPort[]): StateDocument {
+/** Lists exactly what discovery announced (`published`), so no HA template ever misses its key. */
+export function buildStateDocument(snapshot: StatusSnapshot, published: PublishedEntities): StateDocument {
+  const { ports } = published;
   const byName = new Map(snapshot.interfaces.map((link) => [link.name, link]));
   const portStates: Record<string, PortState> = {};
   for (const port of ports) {
@@ -93,6 +115,7 @@ export function buildStateDocument(snapshot: StatusSnapshot, ports: readonly Pub
       drop_ps: round(ct.dropPerS, 1),
       early_drop_ps: round(ct.earlyDropPerS, 1),
       insert_failed_ps: round(ct.insertFailedPerS, 1),
+      ...buildNatState(ct, published.upstream),
     },
     ports: portStates,
   };

@@ -2,18 +2,18 @@
 // garbage, broker restarts and outages, a vanishing port, clean shutdown and the optional
 // Prometheus endpoint. The agent runs in this process on a scripted HAL (the kernel side is
 // covered by the lab tests), so each step can set exactly the conntrack usage it needs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BoardDetection } from '../../board/detect.ts';
 import { FakeHal } from '../../hal/fake/fakeHal.ts';
 import { LINK_MULTICAST, LINK_RX_BYTES, LINK_RX_PACKETS, LINK_TX_BYTES, LINK_TX_PACKETS, PORT_MCAST } from '../../hal/index.ts';
-import { startAgent, type RunningAgent } from '../../src/agent.ts';
+import type { RunningAgent } from '../../src/agent.ts';
 import { connectRecorder, retainedSnapshot, type Recorder } from '../broker/client.ts';
-import { freePort, requireMosquitto, startBroker, stopAllBrokers, type Broker } from '../broker/mosquitto.ts';
+import { freePort, requireMosquitto, startBroker, type Broker } from '../broker/mosquitto.ts';
 import { until } from '../broker/until.ts';
 import { validateDeviceDiscovery } from '../mqtt/discoveryValidator.ts';
+import { startTestAgent, stopTestParts } from './mqttAgent.ts';
 
 const skip = requireMosquitto();
 const NODE = 'lwtest';
@@ -37,18 +37,7 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
   let metricsPort: number;
   let configPath: string;
 
-  const boot = async (withHal: FakeHal): Promise<RunningAgent> => {
-    const started = await startAgent(
-      { configPath, demo: false, env: {} },
-      {
-        hal: withHal,
-        detect: async () => ({ detection: { family: 'generic', model: 'Test Box', source: 'none' } as BoardDetection, routes: ['eth0'] }),
-        mqttTuning: { birthDelayMs: { min: 50, max: 150 }, initialDelayMs: 100, maxDelayMs: 400 },
-      },
-    );
-    if (typeof started === 'number') throw new Error(`agent refused to start: exit ${started}`);
-    return started;
-  };
+  const boot = (withHal: FakeHal): Promise<RunningAgent> => startTestAgent(configPath, withHal);
 
   const setUsage = (count: number): void => {
     hal.conntrack.sample.count = count;
@@ -85,13 +74,7 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
     await watcher.waitFor((m) => m.topic === `${ROOT}/state`, 10_000);
   });
 
-  afterAll(async () => {
-    await agent?.stop();
-    await watcher?.end();
-    await broker?.cleanup();
-    await stopAllBrokers();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopTestParts({ agent, watcher, broker, dir }));
 
   it('publishes a valid device discovery, retained, whose every topic is really published', async () => {
     const retained = await retainedSnapshot(broker.url, [DISCOVERY, `${ROOT}/#`]);
@@ -110,6 +93,11 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
       stat_t: `${ROOT}/alarm/nat_table`,
       json_attr_t: `${ROOT}/alarm/nat_table/attributes`,
     });
+    // No upstream budget configured: neither the upstream sensor nor its alarm; nat_full always.
+    expect(cmps.nat_upstream_usage).toBeUndefined();
+    expect(cmps.alarm_nat_upstream).toBeUndefined();
+    expect(cmps.alarm_nat_full).toMatchObject({ p: 'binary_sensor', dev_cla: 'problem', stat_t: `${ROOT}/alarm/nat_full` });
+    expect(retained.get(`${ROOT}/alarm/nat_full`)).toBe('OFF');
     // unique ids from the primary MAC (the WAN NIC), not the node id, hostname or an IP.
     expect(cmps.nat_table_usage!.uniq_id).toBe('lanwatch_dca632005e01_nat_table_usage');
     expect(payload.dev).toMatchObject({ ids: ['lanwatch_dca632005e01'], cns: [['mac', 'dc:a6:32:00:5e:01']], mdl: 'Test Box' });
@@ -123,11 +111,14 @@ describe.skipIf(skip)('MQTT and Home Assistant against a real Mosquitto', () => 
     const second = await watcher.waitFor((m) => m.topic === `${ROOT}/state` && m.at > first.at, 3000);
     expect(second.at - first.at).toBeGreaterThan(700);
     const state = JSON.parse(second.payload) as {
-      conntrack: { count: number; max: number; pct: number };
+      conntrack: { count: number; max: number; pct: number; new_ps: number | null; top_hosts: unknown[] };
       ports: Record<string, { role: string; rx_pps: number; rx_bytes_ps: number; multicast_pps: number }>;
       agent: { version: string };
     };
     expect(state.conntrack).toMatchObject({ count: 1000, max: 4000, pct: 25 });
+    // This HAL has no per-host conntrack source (no ctnetlink): no rate, no hosts, no upstream key.
+    expect(state.conntrack).toMatchObject({ new_ps: null, top_hosts: [] });
+    expect(state.conntrack).not.toHaveProperty('upstream_pct');
     expect(Object.keys(state.ports).sort()).toEqual(['br-lan', 'eth0', 'lan1', 'lan2']);
     expect(state.ports.eth0!.role).toBe('wan');
     expect(state.ports.eth0!.rx_pps).toBeCloseTo(1000, -1);

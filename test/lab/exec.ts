@@ -148,9 +148,16 @@ export function ciIsSet(): boolean {
  * the test file, because CI must actually exercise the lab.
  */
 export function requireLab(extraTools: readonly string[] = []): string | null {
-  const reason = labSkipReason(extraTools);
+  return requirePrerequisite(labSkipReason(extraTools), 'lab', 'namespace tests');
+}
+
+/**
+ * The same gate for any other prerequisite (a kernel feature, a writable sysctl): null passes;
+ * a reason is printed and returned, so the caller skips, except under CI, where it throws.
+ */
+export function requirePrerequisite(reason: string | null, what: string, tests: string): string | null {
   if (reason === null) return null;
-  if (ciIsSet()) throw new Error(`lab prerequisites missing under CI: ${reason}`);
-  console.warn(`[lab] skipping namespace tests: ${reason}`);
+  if (ciIsSet()) throw new Error(`${what} prerequisites missing under CI: ${reason}`);
+  console.warn(`[lab] skipping ${tests}: ${reason}`);
   return reason;
 }

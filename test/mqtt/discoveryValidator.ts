@@ -45,6 +45,9 @@ export const SENSOR_STATE_CLASSES: ReadonlySet<string> = new Set(['measurement',
 /** [sensor] data_rate: "Data rate in bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s or GiB/s". */
 export const DATA_RATE_UNITS: ReadonlySet<string> = new Set(['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'B/s', 'kB/s', 'MB/s', 'GB/s', 'KiB/s', 'MiB/s', 'GiB/s']);
 
+/** [sensor] duration: "Duration in d, h, min, s, ms, or µs" (core's DEVICE_CLASS_UNITS; µs since 2024). */
+export const DURATION_UNITS: ReadonlySet<string> = new Set(['d', 'h', 'min', 's', 'ms', 'μs']);
+
 /**
  * [sensor] device classes that take no unit: aqi ("unitless"), date, enum,
  * ph, power_factor ("unit may be None"), timestamp. Every other sensor device
@@ -253,6 +256,9 @@ function checkSensor(c: Map<string, unknown>, where: string, problems: string[])
   if (deviceClass === 'data_rate' && hasUnit && !DATA_RATE_UNITS.has(unit)) {
     problems.push(`${where}: unit "${unit}" is not a data_rate unit (${[...DATA_RATE_UNITS].join(', ')})`);
   }
+  if (deviceClass === 'duration' && hasUnit && !DURATION_UNITS.has(unit)) {
+    problems.push(`${where}: unit "${unit}" is not a duration unit (${[...DURATION_UNITS].join(', ')})`);
+  }
   if (stateClass !== undefined) {
     if (typeof stateClass !== 'string' || !SENSOR_STATE_CLASSES.has(stateClass)) {
       problems.push(`${where}: state_class ${show(stateClass)} is not one of ${[...SENSOR_STATE_CLASSES].join(', ')}`);
@@ -362,6 +368,10 @@ export function validateDeviceDiscovery(topic: string, payload: unknown, options
     }
     const attrTopic = topicOf('json_attributes_topic');
     if (attrTopic !== undefined) refs.push({ topic: attrTopic, what: `json_attributes_topic of ${where}` });
+    // [sensor.mqtt] the template applies to messages of json_attributes_topic, which is not inherited from the root.
+    if (c.has('json_attributes_template') && attrTopic === undefined) {
+      problems.push(`${where}: json_attributes_template without json_attributes_topic (json_attr_t) is never used`);
+    }
     const availTopic = topicOf('availability_topic');
     if (availTopic !== undefined) refs.push({ topic: availTopic, what: `availability_topic of ${where}` });
     if (merged.has('availability')) {

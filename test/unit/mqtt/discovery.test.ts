@@ -20,6 +20,7 @@ function input(overrides: Partial<DiscoveryInput> = {}): DiscoveryInput {
       { name: 'eth0', role: 'wan', counted: false },
       { name: 'eth1.10', role: 'lan', counted: true },
     ],
+    upstream: false,
     alarms: [{ name: 'nat_table', title: 'NAT table almost full' }],
     stateIntervalMs: 10_000,
     ...overrides,
@@ -87,7 +88,55 @@ describe('buildDiscovery', () => {
   it('stays small enough to resend on every HA restart: under 32 kB with 10 ports', () => {
     const ports: PublishedPort[] = [{ name: 'eth0', role: 'wan', counted: false }, { name: 'br-lan', role: 'bridge', counted: false }];
     for (let i = 1; i <= 8; i++) ports.push({ name: `lan${i}`, role: 'lan', counted: true });
-    expect(JSON.stringify(buildDiscovery(input({ ports })).payload).length).toBeLessThan(32_000);
+    expect(JSON.stringify(buildDiscovery(input({ ports, upstream: true })).payload).length).toBeLessThan(32_000);
+  });
+});
+
+describe('buildDiscovery: NAT intelligence', () => {
+  const { topic, payload } = buildDiscovery(input({ upstream: true }));
+
+  it('announces the new-entry rate, the refusals and the time to full as live measurements', () => {
+    expect(validateDeviceDiscovery(topic, payload, { publishedTopics: published })).toEqual([]);
+    const live = { p: 'sensor', stat_cla: 'measurement', exp_aft: 30 };
+    expect(payload.cmps.nat_table_new_entries).toMatchObject({ ...live, name: 'NAT table new entries', unit_of_meas: 'entries/s', val_tpl: '{{ value_json.conntrack.new_ps }}' });
+    expect(payload.cmps.nat_table_refusals).toMatchObject({ ...live, name: 'NAT table refusals', unit_of_meas: 'entries/s', val_tpl: '{{ value_json.conntrack.refused_ps }}' });
+    expect(payload.cmps.nat_table_full_in).toMatchObject({ ...live, name: 'NAT table full in', dev_cla: 'duration', unit_of_meas: 's', val_tpl: '{{ value_json.conntrack.full_in_s }}' });
+    // Primary sensors: neither diagnostic nor hidden.
+    for (const id of ['nat_table_new_entries', 'nat_table_refusals', 'nat_table_full_in', 'nat_upstream_usage']) {
+      expect(payload.cmps[id]?.ent_cat, id).toBeUndefined();
+      expect(payload.cmps[id]?.en, id).toBeUndefined();
+    }
+  });
+
+  it('announces the upstream usage only with an upstream budget', () => {
+    expect(payload.cmps.nat_upstream_usage).toMatchObject({
+      p: 'sensor', name: 'Upstream NAT usage', unit_of_meas: '%', stat_cla: 'measurement', exp_aft: 30, val_tpl: '{{ value_json.conntrack.upstream_pct }}',
+      uniq_id: 'lanwatch_dca632005e01_nat_upstream_usage', default_entity_id: 'sensor.attic_nat_upstream_usage',
+    });
+    expect(buildDiscovery(input({ upstream: false })).payload.cmps.nat_upstream_usage).toBeUndefined();
+  });
+
+  it('puts the top hosts on the entries sensor as attributes read from the state document', () => {
+    expect(payload.cmps.nat_table_entries).toMatchObject({
+      json_attr_t: 'home/lanwatch/attic/state',
+      json_attr_tpl: "{{ {'top_hosts': value_json.conntrack.top_hosts} | tojson }}",
+    });
+    // No other sensor carries attributes: each one costs HA a recorder row per change.
+    const withAttributes = Object.entries(payload.cmps).filter(([, c]) => c.p === 'sensor' && c.json_attr_t !== undefined).map(([id]) => id);
+    expect(withAttributes).toEqual(['nat_table_entries']);
+  });
+
+  it('reads only keys the state document has, with and without the upstream sensor', () => {
+    for (const upstream of [false, true]) {
+      const { cmps } = buildDiscovery(input({ upstream })).payload;
+      const conntrack = { newPerS: null, secondsToFull: null, refused10s: null, hosts: [], upstream: null };
+      const doc = buildStateDocument({ agent: { version: '1', uptimeS: 1, startedAt: '' }, conntrack, interfaces: [] } as unknown as StatusSnapshot, { ports: [], upstream });
+      const keys = Object.values(cmps)
+        .flatMap((c) => [c.val_tpl, c.json_attr_tpl])
+        .flatMap((t) => [...String(t).matchAll(/value_json\.conntrack\.(\w+)/g)].map((m) => m[1]!));
+      expect(keys.length).toBeGreaterThan(8);
+      for (const key of keys) expect(doc.conntrack, `conntrack.${key} (upstream ${upstream})`).toHaveProperty(key);
+    }
   });
 });
 
@@ -102,7 +151,10 @@ function link(name: string, role: InterfaceStatus['role']): InterfaceStatus {
 describe('state document', () => {
   const snapshot = {
     agent: { version: '1.2.3', uptimeS: 61, startedAt: '2026-01-01T00:00:00.000Z' },
-    conntrack: { count: 15744, max: 16384, pct: 96.09375, dropPerS: 0.04, earlyDropPerS: null, insertFailedPerS: 0 },
+    conntrack: {
+      count: 15744, max: 16384, pct: 96.09375, dropPerS: 0.04, earlyDropPerS: null, insertFailedPerS: 0,
+      newPerS: null, growthPerS: null, secondsToFull: null, refused10s: null, hosts: [], upstream: null,
+    },
     interfaces: [link('lo', null), link('eth0', 'wan'), link('lan1', 'lan')],
   } as unknown as StatusSnapshot;
 
@@ -118,14 +170,18 @@ describe('state document', () => {
       ...snapshot,
       interfaces: [{ ...link('lan1', 'lan'), bcastPps: 2.04, mcastPps: 318.26, portCounterSource: 'nftables' }],
     } as unknown as StatusSnapshot;
-    const doc = buildStateDocument(counted, publishedPorts(counted));
+    const doc = buildStateDocument(counted, { ports: publishedPorts(counted), upstream: false });
     expect(doc.ports.lan1).toMatchObject({ broadcast_pps: 2, multicast_pps: 318.3, counter_source: 'nftables' });
-    expect(buildStateDocument(snapshot, publishedPorts(snapshot)).ports.lan1).toMatchObject({ broadcast_pps: null, multicast_pps: 0.3, counter_source: null });
+    expect(buildStateDocument(snapshot, { ports: publishedPorts(snapshot), upstream: false }).ports.lan1).toMatchObject({ broadcast_pps: null, multicast_pps: 0.3, counter_source: null });
   });
 
   it('rounds for people, keeps unknown as null, and lists a vanished port with nulls', () => {
-    const doc = buildStateDocument(snapshot, [...publishedPorts(snapshot), { name: 'lan2', role: 'lan', counted: false }]);
-    expect(doc.conntrack).toEqual({ count: 15744, max: 16384, pct: 96.1, drop_ps: 0, early_drop_ps: null, insert_failed_ps: 0 });
+    const doc = buildStateDocument(snapshot, { ports: [...publishedPorts(snapshot), { name: 'lan2', role: 'lan', counted: false }], upstream: false });
+    // No NAT source (no ctnetlink): its values are unknown and no host is named.
+    expect(doc.conntrack).toEqual({
+      count: 15744, max: 16384, pct: 96.1, drop_ps: 0, early_drop_ps: null, insert_failed_ps: 0,
+      new_ps: null, refused_ps: null, full_in_s: null, top_hosts: [],
+    });
     expect(doc.ports.eth0).toMatchObject({ role: 'wan', present: true, rx_pps: 12.3, rx_bytes_ps: 1235, multicast_pps: 0.3, drops_ps: null });
     expect(doc.ports.lan2).toMatchObject({ role: 'lan', present: false, oper_state: null, rx_pps: null });
     expect(doc.agent).toEqual({ version: '1.2.3', uptime_s: 61, started_at: '2026-01-01T00:00:00.000Z' });

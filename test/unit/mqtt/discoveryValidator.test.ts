@@ -206,6 +206,23 @@ describe('validateDeviceDiscovery: each rule can fail', () => {
     expectProblem(problemsAfter((p) => { cmp(p, 'eth0_rx_rate').unit_of_meas = 'MB'; }), /unit "MB" is not a data_rate unit/);
   });
 
+  it('sensor: duration needs an HA time unit', () => {
+    const withDuration = (unit: string) => (p: Obj): void => {
+      Object.assign(cmp(p, 'nat_table_usage'), { dev_cla: 'duration', unit_of_meas: unit });
+    };
+    expect(problemsAfter(withDuration('s'))).toEqual([]);
+    expectProblem(problemsAfter(withDuration('sec')), /unit "sec" is not a duration unit/);
+    expectProblem(problemsAfter(withDuration('seconds')), /unit "seconds" is not a duration unit/);
+  });
+
+  it('json_attributes_template needs a json_attributes_topic of the component', () => {
+    expectProblem(
+      problemsAfter((p) => { cmp(p, 'nat_table_usage').json_attr_tpl = '{{ value_json | tojson }}'; }),
+      /cmps\.nat_table_usage: json_attributes_template without json_attributes_topic/,
+    );
+    expect(problemsAfter((p) => { Object.assign(cmp(p, 'nat_table_usage'), { json_attr_t: STATE, json_attr_tpl: '{{ value_json | tojson }}' }); })).toEqual([]);
+  });
+
   it('sensor: state_class is one of HA\'s and a numeric sensor has a unit', () => {
     expectProblem(problemsAfter((p) => { cmp(p, 'nat_table_usage').stat_cla = 'measurment'; }), /state_class "measurment" is not one of measurement, measurement_angle, total, total_increasing/);
     expectProblem(problemsAfter((p) => { delete cmp(p, 'nat_table_usage').unit_of_meas; }), /cmps\.nat_table_usage: numeric sensor \(state_class "measurement"\) has no unit_of_measurement/);
