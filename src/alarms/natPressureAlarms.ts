@@ -95,6 +95,12 @@ export interface UpstreamUsage {
   used(): number;
   /** The hosts holding most of it, most first. On change only. */
   topHosts(n: number): RankedHost[];
+  /**
+   * Moves when the hosts holding most change (another host takes the lead), so a standing alarm
+   * names who fills the table now, not who did when it was raised. Every tick while the alarm
+   * stands: must not allocate.
+   */
+  revision(): number;
   /** "router" (entries through our SNAT) or "bridge" (flows we forward). */
   readonly basis: 'router' | 'bridge';
 }
@@ -109,6 +115,10 @@ class NatUpstreamInput implements AlarmInput {
   value(): number {
     const used = this.usage.used();
     return used >= 0 ? (used / this.usage.budget) * 100 : NaN;
+  }
+
+  revision(): number {
+    return this.usage.revision();
   }
 
   reason(severity: Severity | null, value: number): string {

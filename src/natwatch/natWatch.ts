@@ -37,6 +37,7 @@ import {
 import { CT_COUNT, CT_DROP_PS, CT_EARLY_DROP_PS, CT_INSERT_FAILED_PS, CT_MAX } from '../sampler/conntrackHistory.ts';
 import type { Sampler } from '../sampler/sampler.ts';
 import type { ConntrackHostStatus, ConntrackUpstreamStatus } from '../status/types.ts';
+import { OwnAddresses } from './ownAddresses.ts';
 
 export interface NatWatchLogger {
   info(message: string): void;
@@ -71,10 +72,12 @@ export class NatWatch implements UpstreamUsage {
   private readonly table: ConntrackHostTable | null;
   private identities = new Map<string, HostIdentity>();
   /** The box's own addresses: their entries are not a LAN host's and not forwarded. */
-  private own = new Set<string>();
-  /** [0] upstream used now (NaN unknown), [1] entries of the box's own addresses, [2] last tick time. */
-  private readonly numbers = new Float64Array(3).fill(NaN);
+  private readonly own = new OwnAddresses();
+  /** [0] upstream used now (NaN unknown), [1] last tick time. */
+  private readonly numbers = new Float64Array(2).fill(NaN);
   private readonly rows = new Int32Array(RANKED_HOSTS + 16);
+  /** revision(): the two rows leading the upstream ranking (the box's own may be one of them). */
+  private readonly leaders = new Int32Array(2);
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -87,7 +90,6 @@ export class NatWatch implements UpstreamUsage {
     this.basis = options.basis;
     // The growth window holds every tick of a minute at the configured rate.
     this.pressure = new NatPressure({ maxSamples: Math.ceil(60_000 / options.sampler.intervalMs) + 2 });
-    this.numbers[1] = 0;
   }
 
   /** Starts the first full dump and the naming timer. Never rejects. */
@@ -113,10 +115,10 @@ export class NatWatch implements UpstreamUsage {
     const data = h.data;
     const input = this.pressure.input;
     const now = sampler.sampledAt;
-    const last = this.numbers[2]!;
+    const last = this.numbers[1]!;
     input[IN_MONO_MS] = now;
     input[IN_SECONDS] = last === last ? (now - last) / 1000 : 0;
-    this.numbers[2] = now;
+    this.numbers[1] = now;
     input[IN_COUNT] = at < 0 ? NaN : data[CT_COUNT * cap + at]!;
     input[IN_MAX] = at < 0 ? NaN : data[CT_MAX * cap + at]!;
     input[IN_REFUSED_PER_S] =
@@ -124,7 +126,9 @@ export class NatWatch implements UpstreamUsage {
     const table = this.table;
     let used = NaN;
     if (table !== null && table.dumps > 0 && this.budget === this.budget) {
-      used = this.basis === 'router' ? table.totals[HOST_SNAT]! : table.totals[HOST_ENTRIES]! - this.numbers[1]!;
+      // The box's own entries counted now, not at the last names refresh: on a bridge they are
+      // all there is while nothing is forwarded (its MQTT connection, an ssh session).
+      used = this.basis === 'router' ? table.totals[HOST_SNAT]! : table.totals[HOST_ENTRIES]! - this.own.entries(table);
     }
     this.numbers[0] = used;
     input[IN_UPSTREAM_USED] = used;
@@ -140,6 +144,20 @@ export class NatWatch implements UpstreamUsage {
   /** UpstreamUsage: the hosts holding most of the upstream usage. */
   topHosts(n: number): RankedHost[] {
     return this.ranked(this.basis === 'router' ? HOST_SNAT : HOST_ENTRIES, n).map((h) => ({ ip: h.ip, mac: h.mac, name: h.name, entries: h.entries }));
+  }
+
+  /**
+   * UpstreamUsage: the rows of the two hosts holding most, as one number; it moves when another
+   * host takes the lead or the second place. Not the counts: those move all the time, and the
+   * alarm is not re-sent for every entry. Allocation-free (topRows into a kept array).
+   */
+  revision(): number {
+    const table = this.table;
+    if (table === null || table.dumps === 0) return 0;
+    const leaders = this.leaders;
+    const n = table.topRows(this.basis === 'router' ? HOST_SNAT : HOST_ENTRIES, leaders);
+    // Rows are below 2^24 (the table's capacity limit): two of them fit a double exactly.
+    return (n > 0 ? leaders[0]! + 1 : 0) * 0x1000001 + (n > 1 ? leaders[1]! + 1 : 0);
   }
 
   /** LAN hosts by entries held, most first (status, `agent top`). */
@@ -190,13 +208,14 @@ export class NatWatch implements UpstreamUsage {
     const table = this.table;
     if (table === null || table.dumps === 0) return [];
     // More rows than asked: the box's own addresses are skipped below.
-    const want = Math.min(n + this.own.size, this.rows.length);
+    const own = this.own.text;
+    const want = Math.min(n + own.size, this.rows.length);
     const found = table.topRows(field, this.rows.subarray(0, want));
     const out: ConntrackHostStatus[] = [];
     for (let i = 0; i < found && out.length < n; i++) {
       const row = this.rows[i]!;
       const ip = table.addressOf(row);
-      if (this.own.has(ip)) continue;
+      if (own.has(ip)) continue;
       const c = table.counts;
       const base = row * HOST_FIELDS;
       if (c[base + field]! <= 0) break;
@@ -221,18 +240,7 @@ export class NatWatch implements UpstreamUsage {
 
   private async refreshNames(): Promise<void> {
     if (this.closed) return;
-    const own = new Set<string>();
-    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) own.add(a.address);
-    this.own = own;
-    const table = this.table;
-    if (table !== null) {
-      let mine = 0;
-      for (const ip of own) {
-        const row = table.rowOfAddress(ip);
-        if (row >= 0) mine += table.counts[row * HOST_FIELDS + HOST_ENTRIES]!;
-      }
-      this.numbers[1] = mine;
-    }
+    this.own.set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)));
     try {
       this.identities = (await this.hal.hostIdentities?.()) ?? this.identities;
     } catch (error) {

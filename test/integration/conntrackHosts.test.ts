@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_ENTRIES } from '../../hal/index.ts';
 import { requireLab } from '../lab/exec.ts';
-import { openFlows, type Flows } from '../lab/flows.ts';
-import { createNatLab, type NatLab } from '../lab/natLab.ts';
+import { openFlowPlan, THREE_HOST_PLAN, type Flows } from '../lab/flows.ts';
+import { createNatLab, shortenConntrackTimeouts, type NatLab } from '../lab/natLab.ts';
 import { conntrackCount, conntrackEntries } from '../lab/oracle.ts';
 import { groupByHost, type OracleRow } from '../helpers/conntrackMessages.ts';
 import { startConntrackHostsProbe, type ConntrackHostsProbe, type ConntrackHostsReport } from './conntrackHostsProbeClient.ts';
@@ -17,11 +17,7 @@ const skip = requireLab(['conntrack']);
 const T = 120_000;
 
 /** Per host: TCP and UDP flows (3,000 / 1,000 / 200 in all). */
-const PLAN = [
-  { key: 'lan0', tcp: 400, udp: 2600 },
-  { key: 'lan1', tcp: 150, udp: 850 },
-  { key: 'lan2', tcp: 50, udp: 150 },
-] as const;
+const PLAN = THREE_HOST_PLAN;
 
 /** A probe report's rows in the oracle's shape. */
 function probeRows(report: ConntrackHostsReport): Map<string, OracleRow> {
@@ -58,16 +54,7 @@ describe.skipIf(skip)('per-host conntrack counts in a NAT router namespace', () 
   beforeAll(async () => {
     lab = await createNatLab({ lanHosts: 3 });
     // Per-netns timeouts: closed TCP flows and idle UDP flows leave within seconds.
-    await lab.exec('rtr', 'sysctl', [
-      '-q', '-w',
-      'net.netfilter.nf_conntrack_udp_timeout=5',
-      'net.netfilter.nf_conntrack_udp_timeout_stream=5',
-      'net.netfilter.nf_conntrack_tcp_timeout_time_wait=2',
-      'net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2',
-      'net.netfilter.nf_conntrack_tcp_timeout_close_wait=2',
-      'net.netfilter.nf_conntrack_tcp_timeout_last_ack=2',
-      'net.netfilter.nf_conntrack_tcp_timeout_close=2',
-    ]);
+    await shortenConntrackTimeouts(lab.names.rtr);
     await lab.exec('rtr', 'conntrack', ['-F']).catch(() => {});
   }, T);
   afterAll(async () => {
@@ -80,10 +67,7 @@ describe.skipIf(skip)('per-host conntrack counts in a NAT router namespace', () 
   }, T);
 
   async function openPlan(): Promise<void> {
-    const opened = await Promise.all(
-      PLAN.map((p) => openFlows(lab, { tcp: p.tcp, udp: p.udp, fromNs: p.key, udpKeepaliveMs: 2_000, maxLifetimeMs: 110_000 })),
-    );
-    flows.push(...opened);
+    flows.push(...(await openFlowPlan(lab, PLAN, { udpKeepaliveMs: 2_000, maxLifetimeMs: 110_000 })));
   }
 
   /** Waits until the probe's total equals `conntrack -C` and the kernel table holds `expected`. */

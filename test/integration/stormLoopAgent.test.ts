@@ -3,14 +3,14 @@
 // same namespace; a recorder there timestamps every message. The lab's looping links are
 // cabled from the start (no carrier) and tbf-bounded, so closing the loop is plugging a cable in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLabStack, type LabStack, type RecordedMqtt } from '../lab/agentLab.ts';
+import { isAlarm, LAB_TOPIC_ROOT, startLabStack, type LabStack } from '../lab/agentLab.ts';
 import { sendTraffic } from '../lab/bcastTraffic.ts';
 import { requireLab } from '../lab/exec.ts';
 import { createLoopLab, type LoopLab } from '../lab/loopLab.ts';
 import { requireMosquitto } from '../broker/mosquitto.ts';
 
 const skip = requireLab(['nft', 'tc']) ?? requireMosquitto();
-const ROOT = 'lanwatch/lab';
+const ROOT = LAB_TOPIC_ROOT;
 const LOOP_PORTS = ['loopa', 'loopb'];
 
 interface LoopAttributes {
@@ -19,9 +19,6 @@ interface LoopAttributes {
 interface StormAttributes {
   ports: { port: string; pps: number; dominant: string | null; sharePct: number; rules: string[] }[];
 }
-
-const isAlarm = (name: string, payload: 'ON' | 'OFF', after: number) => (m: RecordedMqtt) =>
-  m.topic === `${ROOT}/alarm/${name}` && m.payload === payload && m.at >= after;
 
 /**
  * Ordinary home chatter from every host for `seconds`: mDNS and SSDP announcements, ARP, a DHCP

@@ -19,6 +19,8 @@ const AGENT = join(ROOT, 'bin', 'agent.js');
 const RECORDER = join(ROOT, 'test', 'lab', 'mqttRecorder.mjs');
 /** Fresh namespace, so the standard port is free and nothing outside can reach it. */
 export const LAB_BROKER_URL = 'mqtt://127.0.0.1:1883';
+/** The agents' topic root in the lab tests (their config sets mqtt.nodeId 'lab'). */
+export const LAB_TOPIC_ROOT = 'lanwatch/lab';
 
 export interface RecordedMqtt {
   /** Wall-clock ms at receipt (Date.now() in the recorder). */
@@ -27,6 +29,10 @@ export interface RecordedMqtt {
   payload: string;
   retain: boolean;
 }
+
+/** Matches the alarm's ON or OFF message received at or after `after` (epoch ms). */
+export const isAlarm = (name: string, payload: 'ON' | 'OFF', after: number) => (m: RecordedMqtt): boolean =>
+  m.topic === `${LAB_TOPIC_ROOT}/alarm/${name}` && m.payload === payload && m.at >= after;
 
 export interface LabStack {
   readonly dir: string;

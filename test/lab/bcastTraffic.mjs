@@ -8,7 +8,9 @@
 //   arp    UDP to 10.88.0.200-249 in turn: nobody has them, so each datagram makes the
 //          kernel broadcast one ARP request (the lab sets mcast_solicit 1, retrans 10 ms)
 //   nd     the same over IPv6 to fe80::88:1:0-49%ifname: one neighbour solicitation each
-//   unicast UDP to `peer` port 9 (discard): frames the counters must not count
+//   unicast UDP to `peer` port 9 (discard): frames the counters must not count; with
+//          "ports": N, to N distinct ports from 20000 on in turn: through a router or a
+//          tracking bridge, one conntrack entry per port (filling the table)
 // Every destination is inside the lab (its /24 or link-local on the lab link).
 // Bounded: at most 20,000 datagrams, 5,000 per second, 30 s.
 import { createSocket } from 'node:dgram';
@@ -95,7 +97,9 @@ async function setup() {
     case 'unicast': {
       const s = createSocket('udp4');
       await bind(s, { address: addr, port: 0 });
-      return { s, payload: Buffer.from('unicast'), target: () => [9, String(spec.peer)] };
+      const ports = Math.min(Math.max(Number(spec.ports) || 0, 0), 20000);
+      const port = ports > 0 ? (i) => 20000 + (i % ports) : () => 9;
+      return { s, payload: Buffer.from('unicast'), target: (i) => [port(i), String(spec.peer)] };
     }
     default:
       throw new Error(`unknown kind ${spec.kind}`);

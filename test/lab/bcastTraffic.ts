@@ -13,6 +13,8 @@ export interface TrafficSpec {
   ifname?: string;
   /** Destination of 'unicast'. */
   peer?: string;
+  /** 'unicast' to this many distinct ports (20000 on) instead of port 9: one conntrack entry each. */
+  ports?: number;
 }
 
 const script = fileURLToPath(new URL('./bcastTraffic.mjs', import.meta.url));

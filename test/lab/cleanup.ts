@@ -154,9 +154,19 @@ export async function sweepStaleLabs(opts: SweepOptions = {}): Promise<string[]>
 }
 
 const owned = new Set<string>();
+/** Synchronous undo steps of state outside our namespaces (a global sysctl), run before them. */
+const exitTasks = new Set<() => void>();
 let hooksInstalled = false;
 
 function cleanupOwnedSync(): void {
+  for (const task of exitTasks) {
+    try {
+      task();
+    } catch {
+      // An exit hook has nobody to report to; the other steps still run.
+    }
+  }
+  exitTasks.clear();
   for (const ns of owned) removeNamespaceSync(ns);
   owned.clear();
 }
@@ -185,6 +195,16 @@ function installHooks(): void {
 export function trackNamespaces(names: readonly string[]): void {
   installHooks();
   for (const ns of names) owned.add(ns);
+}
+
+/**
+ * Runs `task` (synchronous: no event loop is left in an exit hook) if this process exits or is
+ * signalled before the returned function is called.
+ */
+export function onLabExit(task: () => void): () => void {
+  installHooks();
+  exitTasks.add(task);
+  return () => void exitTasks.delete(task);
 }
 
 export function untrackNamespaces(names: readonly string[]): void {

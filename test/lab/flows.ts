@@ -4,7 +4,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { labEnv } from './exec.ts';
-import type { NatLab, NsKey } from './natLab.ts';
+import type { LanKey, NatLab, NsKey } from './natLab.ts';
 
 export interface FlowOptions {
   tcp: number;
@@ -123,4 +123,28 @@ export async function openFlows(lab: NatLab, opts: FlowOptions): Promise<Flows> 
     await close();
     throw err;
   }
+}
+
+/** One LAN host's share of a plan. */
+export interface HostFlowPlan {
+  key: LanKey;
+  tcp: number;
+  udp: number;
+}
+
+/** Issue 5's lab plan: three LAN hosts holding 3,000 / 1,000 / 200 flows, 4,200 entries in all. */
+export const THREE_HOST_PLAN: readonly HostFlowPlan[] = [
+  { key: 'lan0', tcp: 400, udp: 2600 },
+  { key: 'lan1', tcp: 150, udp: 850 },
+  { key: 'lan2', tcp: 50, udp: 150 },
+];
+
+/** Opens every host's flows at once; when one fails, closes the others and rethrows. */
+export async function openFlowPlan(lab: NatLab, plan: readonly HostFlowPlan[], opts: Omit<FlowOptions, 'tcp' | 'udp' | 'fromNs'> = {}): Promise<Flows[]> {
+  const opened = await Promise.allSettled(plan.map((p) => openFlows(lab, { ...opts, tcp: p.tcp, udp: p.udp, fromNs: p.key })));
+  const flows = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined) return flows;
+  await Promise.all(flows.map((f) => f.close()));
+  throw failed.reason;
 }

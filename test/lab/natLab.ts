@@ -6,6 +6,12 @@
 //        |  veth
 //   lw<id>-wan:  eth0 192.0.2.1/24 (the whole "internet"; no default route); rtr routes default to it
 //
+// mode 'bridge': the same namespaces as a transparent bridge (a Pi between the ISP router and the
+// LAN): rtr has no NAT and routes nothing, "wan" is one more port of br-lan, lw<id>-wan is the
+// upstream router at 10.77.0.254 on the LAN subnet (every host's default route), and conntrack
+// in rtr tracks the bridged flows (bridgeConntrack.ts). br-lan keeps 10.77.0.1 as the bridge's
+// management address.
+//
 // Interface names are fixed ("br-lan", "wan", "eth0") to look like the appliance;
 // they can't clash because each run's interfaces live only in that run's namespaces.
 // One LAN host or many: the LAN side of rtr is always a bridge, so both are alike.
@@ -13,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inNs, run, type RunOptions, type RunResult } from './exec.ts';
 import { claimNames, labNamespaces, listNamespaces, sweepStaleLabs } from './cleanup.ts';
+import { BRIDGE_CT_TABLE, trackBridgedFlows, type BridgeConntrackHook } from './bridgeConntrack.ts';
 
 export type LanKey = `lan${number}`;
 /** 'lan' is an alias of 'lan0', the first LAN host. */
@@ -31,6 +38,8 @@ export interface NatLabOptions {
   igmpSnooping?: boolean;
   /** Remove labs of dead runs first. Default true. */
   sweep?: boolean;
+  /** 'nat' (default): rtr routes and masquerades. 'bridge': rtr is a transparent bridge (see the header). */
+  mode?: 'nat' | 'bridge';
 }
 
 /** One veth whose rtr end is `name`; enough to (re)create it from scratch. */
@@ -54,6 +63,9 @@ export interface LanHost {
 
 export interface NatLab {
   runId: string;
+  mode: 'nat' | 'bridge';
+  /** How conntrack in rtr sees bridged flows (mode 'bridge'); null in mode 'nat'. */
+  bridgeConntrack: BridgeConntrackHook | null;
   names: { rtr: string; lan: string; wan: string };
   links: { rtrLan: string; rtrWan: string; lanIf: string; wanIf: string; rtrLanPorts: string[] };
   addrs: { rtrLan: string; rtrWan: string; lan: string; wan: string; lanCidr: string; wanCidr: string };
@@ -73,6 +85,16 @@ export const LAB_ADDRS = {
   wan: '192.0.2.1',
   lanCidr: '10.77.0.0/24',
   wanCidr: '192.0.2.0/24',
+} as const;
+
+/** Mode 'bridge': one subnet; the bridge's one address stands for both of rtr's. */
+export const BRIDGE_LAB_ADDRS = {
+  rtrLan: '10.77.0.1',
+  rtrWan: '10.77.0.1',
+  lan: '10.77.0.2',
+  wan: '10.77.0.254',
+  lanCidr: '10.77.0.0/24',
+  wanCidr: '10.77.0.0/24',
 } as const;
 
 const NFT_TABLE = 'lab_nat';
@@ -147,6 +169,23 @@ async function claimRunId(lanHosts: number): Promise<string> {
   throw new Error('could not claim a free lab run id');
 }
 
+/**
+ * Per-netns conntrack timeouts in seconds, short enough that closed TCP flows and idle UDP flows
+ * leave within the test (defaults: TIME_WAIT 120 s, UDP 30 s, 120 s once it is a stream).
+ */
+export async function shortenConntrackTimeouts(ns: string, udpSeconds = 5): Promise<void> {
+  await inNs(ns, 'sysctl', [
+    '-q', '-w',
+    `net.netfilter.nf_conntrack_udp_timeout=${udpSeconds}`,
+    `net.netfilter.nf_conntrack_udp_timeout_stream=${udpSeconds}`,
+    'net.netfilter.nf_conntrack_tcp_timeout_time_wait=2',
+    'net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2',
+    'net.netfilter.nf_conntrack_tcp_timeout_close_wait=2',
+    'net.netfilter.nf_conntrack_tcp_timeout_last_ack=2',
+    'net.netfilter.nf_conntrack_tcp_timeout_close=2',
+  ]);
+}
+
 // -e: keys of absent features (br_netfilter not loaded, IPv6 compiled out) are
 // fine to skip; they then need no neutralising anyway.
 function sysctls(ns: string, values: string[]): Promise<RunResult> {
@@ -169,9 +208,15 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
     rtrPort: `lan${k}`,
   }));
   const allNs = labNames(runId, lanHosts);
+  const bridged = opts.mode === 'bridge';
+  const addrs = bridged ? BRIDGE_LAB_ADDRS : LAB_ADDRS;
+  // A bridge's hosts route through the upstream router, a NAT router's through rtr.
+  const gateway = bridged ? addrs.wan : addrs.rtrLan;
   const ports: PortSpec[] = [
-    ...hosts.map((h) => ({ name: h.rtrPort, peerNs: h.ns, peerIf: h.ifname, peerCidr: `${h.addr}/24`, peerGateway: LAB_ADDRS.rtrLan, master: 'br-lan' })),
-    { name: 'wan', peerNs: wan, peerIf: 'eth0', peerCidr: `${LAB_ADDRS.wan}/24`, rtrCidr: `${LAB_ADDRS.rtrWan}/24` },
+    ...hosts.map((h) => ({ name: h.rtrPort, peerNs: h.ns, peerIf: h.ifname, peerCidr: `${h.addr}/24`, peerGateway: gateway, master: 'br-lan' })),
+    bridged
+      ? { name: 'wan', peerNs: wan, peerIf: 'eth0', peerCidr: `${addrs.wan}/24`, master: 'br-lan' }
+      : { name: 'wan', peerNs: wan, peerIf: 'eth0', peerCidr: `${addrs.wan}/24`, rtrCidr: `${addrs.rtrWan}/24` },
   ];
 
   const nsName = (key: NsKey): string => {
@@ -185,12 +230,14 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
   const namespaces = labNamespaces(allNs);
   const lab: NatLab = {
     runId,
+    mode: bridged ? 'bridge' : 'nat',
+    bridgeConntrack: null,
     names: { rtr, lan: nsName('lan'), wan },
     links: { rtrLan: 'br-lan', rtrWan: 'wan', lanIf: 'eth0', wanIf: 'eth0', rtrLanPorts: hosts.map((h) => h.rtrPort) },
-    addrs: { ...LAB_ADDRS },
+    addrs: { ...addrs },
     hosts,
     ports,
-    nftTable: NFT_TABLE,
+    nftTable: bridged ? BRIDGE_CT_TABLE : NFT_TABLE,
     nsName,
     exec: (key, cmd, args, runOpts) => inNs(nsName(key), cmd, args, runOpts),
     destroy: namespaces.destroy,
@@ -203,15 +250,17 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
     const v6 = opts.ipv6 === true ? [] : ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
     // bridge-nf-call-iptables defaults to 1 in a new netns; OpenWrt-like routers
     // don't pass bridged LAN<->LAN frames through conntrack, so neither do we.
+    // A transparent bridge routes nothing; trackBridgedFlows() below decides its bridge-nf.
+    const rtrSysctls = bridged ? ['net.ipv4.ip_forward=0'] : ['net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=0'];
     await Promise.all([
-      sysctls(rtr, [...v6, 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=0']),
+      sysctls(rtr, [...v6, ...rtrSysctls]),
       ...allNs.filter((ns) => ns !== rtr && v6.length > 0).map((ns) => sysctls(ns, v6)),
     ]);
     await Promise.all(allNs.filter((ns) => ns !== rtr).map((ns) => ipBatch(ns, ['link set lo up'])));
     await ipBatch(rtr, [
       'link set lo up',
       `link add name br-lan type bridge stp_state 0 mcast_snooping ${opts.igmpSnooping === true ? 1 : 0}`,
-      `addr add ${LAB_ADDRS.rtrLan}/24 dev br-lan`,
+      `addr add ${addrs.rtrLan}/24 dev br-lan`,
       'link set br-lan up',
     ]);
     // Plug all ports, then wait once for carrier, rather than ~1 s per port.
@@ -222,9 +271,10 @@ export async function createNatLab(opts: NatLabOptions = {}): Promise<NatLab> {
     ]);
     // A router's default route points upstream; the board profile finds the WAN by it.
     // Its gateway is the lab's own wan namespace, which has no route onward: nothing leaves.
-    await ipBatch(rtr, [`route add default via ${LAB_ADDRS.wan} dev wan`]);
+    await ipBatch(rtr, [`route add default via ${addrs.wan} dev ${bridged ? 'br-lan' : 'wan'}`]);
+    if (bridged) lab.bridgeConntrack = await trackBridgedFlows(rtr);
     // The nat hook is what registers conntrack in rtr; without it nothing is tracked.
-    await inNs(rtr, 'nft', ['-f', '-'], { input: NFT_RULES });
+    else await inNs(rtr, 'nft', ['-f', '-'], { input: NFT_RULES });
   } catch (err) {
     await lab.destroy();
     throw err;

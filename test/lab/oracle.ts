@@ -132,3 +132,11 @@ export async function linkStats(ns: string): Promise<LinkStats[]> {
   const { stdout } = await run('ip', ['-n', ns, '-s', '-j', 'link', 'show']);
   return parseLinkStats(stdout);
 }
+
+/** drop + early_drop + insert_failed over every CPU (`conntrack -S`): entries the kernel refused. */
+export async function conntrackRefused(ns: string): Promise<number> {
+  const { stdout } = await inNs(ns, 'conntrack', ['-S']);
+  let sum = 0;
+  for (const m of stdout.matchAll(/\b(?:drop|early_drop|insert_failed)=(\d+)/g)) sum += Number(m[1]);
+  return sum;
+}

@@ -52,6 +52,7 @@ describe('nat_upstream', () => {
       basis: 'router',
       used: () => used,
       topHosts: (n) => [{ ip: '10.77.0.2', mac: '02:00:00:00:00:02', name: 'gaming-pc', entries: 3000 }].slice(0, n),
+      revision: () => 0,
     };
     const { engine, events } = engineWith((e) => e.add(natUpstreamSpec(UPSTREAM, usage.budget)!, natUpstreamInput(usage, pressure)));
     let t = 0;
@@ -64,6 +65,39 @@ describe('nat_upstream', () => {
     const state = events[0]!.state;
     expect(state.reason).toMatch(/^upstream NAT table ~8\d % full \(1,[67]\d\d of the 2,000 sessions declared for the upstream device\); most from gaming-pc \(3,000\); full in /);
     expect(state.attributes).toMatchObject({ budget: 2000, basis: 'router', top_hosts: [{ ip: '10.77.0.2', name: 'gaming-pc', entries: 3000 }] });
+  });
+
+  it('re-sends its attributes when another host takes the lead while it stands, not when only the count moves', () => {
+    const pressure = new NatPressure();
+    let leader = { ip: '10.77.0.3', mac: null, name: null, entries: 1000 };
+    let used = 1990;
+    const usage: UpstreamUsage = {
+      budget: 2000,
+      basis: 'router',
+      used: () => used,
+      topHosts: (n) => [leader].slice(0, n),
+      revision: () => (leader.ip === '10.77.0.3' ? 1 : 2),
+    };
+    const { engine, events } = engineWith((e) => e.add(natUpstreamSpec(UPSTREAM, usage.budget)!, natUpstreamInput(usage, pressure)));
+    let t = 0;
+    const tick = () => {
+      t += 1000;
+      pressure.update(t, 4000, 65_536, 0, 1, used, 2000);
+      engine.evaluate(t, EPOCH + t);
+    };
+    tick();
+    used = 2100;
+    tick();
+    expect(events.map((e) => `${e.kind} ${e.to}`)).toEqual(['raised critical']);
+    leader = { ip: '10.77.0.2', mac: null, name: null, entries: 3000 };
+    used = 4200;
+    tick();
+    used = 4300;
+    tick();
+    tick();
+    expect(events.map((e) => `${e.kind} ${e.to}`)).toEqual(['raised critical', 'updated critical']);
+    expect(events.at(-1)!.state.attributes).toMatchObject({ used: 4200, top_hosts: [{ ip: '10.77.0.2', entries: 3000 }] });
+    expect(events.at(-1)!.state.reason).toContain('most from 10.77.0.2 (3,000)');
   });
 
   it('is not registered without a budget', () => {
