@@ -55,6 +55,9 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
   const native = addon!;
   const slots = Math.max(1, Math.floor(options.receiveAhead ?? 0));
   const receiveBuffer = Buffer.allocUnsafeSlow(RECEIVE_CHUNK_BYTES * slots);
+  let view = receiveBuffer.subarray(0, 0);
+  let viewOffset = 0;
+  let viewLength = 0;
   // Bound once: the addon calls these for every datagram, so no per-call closures.
   const onDatagram = (offset: number, length: number, truncatedTo: number): void => {
     if (truncatedTo > 0) {
@@ -65,7 +68,14 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
       handlers.onError(error);
       return;
     }
-    handlers.onDatagram(receiveBuffer.subarray(offset, offset + length));
+    // A view per datagram would be ~130 B of heap each; a tick's replies mostly have the
+    // length they had last tick, so the last view is reused when it still fits.
+    if (offset !== viewOffset || length !== viewLength) {
+      view = receiveBuffer.subarray(offset, offset + length);
+      viewOffset = offset;
+      viewLength = length;
+    }
+    handlers.onDatagram(view);
   };
   const onError = (errno: number): void => handlers.onError(errnoError(errno, 'receive'));
   const socket: NetlinkSocketHandle = native.open(
