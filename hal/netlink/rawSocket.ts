@@ -49,15 +49,36 @@ function errnoError(errno: number, what: string): NodeJS.ErrnoException {
   return error;
 }
 
+/**
+ * Views of the receive buffer, the last two kept. A view per datagram would be ~130 B of heap;
+ * a tick's replies repeat their lengths (a dump answers with its data and then a 20-byte
+ * NLMSG_DONE, alternating), so two remembered views serve the steady state without allocating.
+ */
+class DatagramViews {
+  private recent: Buffer;
+  private older: Buffer;
+  constructor(private readonly buffer: Buffer) {
+    this.recent = buffer.subarray(0, 0);
+    this.older = this.recent;
+  }
+
+  of(offset: number, length: number): Buffer {
+    const recent = this.recent;
+    if (recent.byteOffset === offset && recent.length === length) return recent;
+    const older = this.older;
+    this.older = recent;
+    this.recent = older.byteOffset === offset && older.length === length ? older : this.buffer.subarray(offset, offset + length);
+    return this.recent;
+  }
+}
+
 export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, options = {}) => {
   const loaded = loadNetlinkBinding();
   if (!loaded.ok) throw new Error(loaded.reason);
   const native = addon!;
   const slots = Math.max(1, Math.floor(options.receiveAhead ?? 0));
   const receiveBuffer = Buffer.allocUnsafeSlow(RECEIVE_CHUNK_BYTES * slots);
-  let view = receiveBuffer.subarray(0, 0);
-  let viewOffset = 0;
-  let viewLength = 0;
+  const views = new DatagramViews(receiveBuffer);
   // Bound once: the addon calls these for every datagram, so no per-call closures.
   const onDatagram = (offset: number, length: number, truncatedTo: number): void => {
     if (truncatedTo > 0) {
@@ -68,14 +89,7 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
       handlers.onError(error);
       return;
     }
-    // A view per datagram would be ~130 B of heap each; a tick's replies mostly have the
-    // length they had last tick, so the last view is reused when it still fits.
-    if (offset !== viewOffset || length !== viewLength) {
-      view = receiveBuffer.subarray(offset, offset + length);
-      viewOffset = offset;
-      viewLength = length;
-    }
-    handlers.onDatagram(view);
+    handlers.onDatagram(views.of(offset, length));
   };
   const onError = (errno: number): void => handlers.onError(errnoError(errno, 'receive'));
   const socket: NetlinkSocketHandle = native.open(
