@@ -50,25 +50,28 @@ function errnoError(errno: number, what: string): NodeJS.ErrnoException {
 }
 
 /**
- * Views of the receive buffer, the last two kept. A view per datagram would be ~130 B of heap;
- * a tick's replies repeat their lengths (a dump answers with its data and then a 20-byte
- * NLMSG_DONE, alternating), so two remembered views serve the steady state without allocating.
+ * Views of the receive buffer, the last few kept. A view per datagram would be ~130 B of heap;
+ * a tick's replies repeat their lengths (conntrack's socket sees GET_STATS, then a GET_STATS_CPU
+ * dump and its 20-byte NLMSG_DONE, every tick), so a handful of remembered views serve the
+ * steady state without allocating.
  */
 class DatagramViews {
-  private recent: Buffer;
-  private older: Buffer;
-  constructor(private readonly buffer: Buffer) {
-    this.recent = buffer.subarray(0, 0);
-    this.older = this.recent;
-  }
+  private static readonly KEPT = 4;
+  private readonly views: Buffer[] = [];
+  private next = 0;
+  constructor(private readonly buffer: Buffer) {}
 
   of(offset: number, length: number): Buffer {
-    const recent = this.recent;
-    if (recent.byteOffset === offset && recent.length === length) return recent;
-    const older = this.older;
-    this.older = recent;
-    this.recent = older.byteOffset === offset && older.length === length ? older : this.buffer.subarray(offset, offset + length);
-    return this.recent;
+    const views = this.views;
+    for (let i = 0; i < views.length; i++) {
+      const view = views[i]!;
+      if (view.byteOffset === offset && view.length === length) return view;
+    }
+    const view = this.buffer.subarray(offset, offset + length);
+    if (views.length < DatagramViews.KEPT) views.push(view);
+    else views[this.next] = view;
+    this.next = (this.next + 1) % DatagramViews.KEPT;
+    return view;
   }
 }
 
