@@ -3,8 +3,9 @@
  *
  * Each socket receives into one Buffer of RECEIVE_CHUNK_BYTES that it reuses for every
  * datagram (or, with receiveAhead, a ring of such slots filled by a receive thread);
- * handlers get a view that is only valid during the call (the transport contract). With a 32 KiB read the kernel fills SKB_WITH_OVERHEAD(32768) per dump batch,
- * the most netlink_dump() will build, so a dump needs ~9x fewer datagrams than with
+ * handlers get a view that is only valid during the call (the transport contract).
+ * With a 32 KiB read the kernel fills SKB_WITH_OVERHEAD(32768) per dump batch, the most
+ * netlink_dump() will build, so a dump needs ~9x fewer datagrams than with
  * page-sized reads (measured: 5,904 vs 669 per 100 k conntrack entries,
  * notes/ctnetlink.md §4). Larger reads buy nothing.
  *
@@ -87,7 +88,7 @@ export const openRawNetlink: NetlinkTransportFactory = (protocol, handlers, opti
     if (truncatedTo > 0) {
       // A datagram larger than our read size arrives cut; the source recovers (it
       // re-requests), it never parses half a datagram.
-      const error = errnoError(0, `datagram truncated (${truncatedTo} bytes > ${RECEIVE_CHUNK_BYTES})`);
+      const error: NodeJS.ErrnoException = new Error(`netlink datagram truncated (${truncatedTo} bytes > ${RECEIVE_CHUNK_BYTES})`);
       error.code = 'ETRUNC';
       handlers.onError(error);
       return;

@@ -161,6 +161,9 @@ static void drain(netlink_socket* s) {
  * signal), and receives straight into the slot. */
 static void receive_thread(void* arg) {
   netlink_socket* s = arg;
+  /* Copies: close() resets s->fd before it joins us; both fds stay open until the join. */
+  const int fd = s->fd;
+  const int wake_fd = s->wake_fd;
   for (;;) {
     uv_mutex_lock(&s->lock);
     while (s->count == s->slots && !s->stopping) uv_cond_wait(&s->space, &s->lock);
@@ -168,13 +171,13 @@ static void receive_thread(void* arg) {
     uint32_t slot = (s->head + s->count) % s->slots;
     uv_mutex_unlock(&s->lock);
     if (stopping) return;
-    struct pollfd fds[2] = { { s->fd, POLLIN, 0 }, { s->wake_fd, POLLIN, 0 } };
+    struct pollfd fds[2] = { { fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return; /* cannot happen with two valid fds; the socket just goes quiet */
     }
     if (fds[1].revents != 0) return;
-    ssize_t n = recv(s->fd, s->receive_data + (size_t)slot * s->slot_bytes, s->slot_bytes, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd, s->receive_data + (size_t)slot * s->slot_bytes, s->slot_bytes, MSG_DONTWAIT | MSG_TRUNC);
     int32_t value;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
