@@ -15,7 +15,8 @@ import {
   HOST_TCP_OTHER,
   HOST_UDP,
 } from '../index.ts';
-import { emptyConntrackHostCounts, parseAddress } from '../linux/conntrackHostTable.ts';
+import { parseAddress } from '../addressKey.ts';
+import { emptyConntrackHostCounts } from '../linux/conntrackHostTable.ts';
 
 /** One host's entries by kind. Unreplied and SNAT are spread over the other entries. */
 export interface FakeHostEntries {

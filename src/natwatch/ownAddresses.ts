@@ -2,32 +2,10 @@
  * The box's own addresses, kept as text (to leave them out of the ranking) and as the host table
  * keys them (4 or 16 bytes, network order), so the tick can look their rows up without building a
  * string. Their entries (the agent's MQTT connection, an ssh session) are the box's own: never a
- * LAN host's and, on a bridge, never a flow it forwards. src/ does not import hal/linux, hence
- * the few lines of address parsing of our own.
+ * LAN host's and, on a bridge, never a flow it forwards.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseAddress } from '../../hal/addressKey.ts';
 import { HOST_ENTRIES, HOST_FIELDS, type ConntrackHostTable } from '../../hal/index.ts';
-
-/** Writes `text` as 4 (IPv4) or 16 (IPv6) bytes at `at`; returns the length, 0 when not an address we key. */
-export function writeAddressBytes(text: string, out: Uint8Array, at: number): number {
-  const address = text.split('%')[0]!;
-  if (isIPv4(address)) {
-    address.split('.').forEach((part, i) => (out[at + i] = Number(part)));
-    return 4;
-  }
-  // A dotted tail (::ffff:a.b.c.d) is not what interfaces carry; leave it out rather than guess.
-  if (!isIPv6(address) || address.includes('.')) return 0;
-  const groupsOf = (part: string | undefined): number[] => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
-  const [head, tail] = address.split('::');
-  const front = groupsOf(head);
-  const back = groupsOf(tail);
-  const groups = [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
-  groups.forEach((g, i) => {
-    out[at + 2 * i] = g >>> 8;
-    out[at + 2 * i + 1] = g & 0xff;
-  });
-  return 16;
-}
 
 export class OwnAddresses {
   /** As text, for the sinks. */
@@ -44,7 +22,7 @@ export class OwnAddresses {
     const ipv6 = new Uint8Array(text.size);
     let n = 0;
     for (const address of text) {
-      const length = writeAddressBytes(address, bytes, 16 * n);
+      const length = parseAddress(address, bytes.subarray(16 * n, 16 * n + 16));
       if (length === 0) continue;
       ipv6[n++] = length === 16 ? 1 : 0;
     }

@@ -12,7 +12,7 @@ import {
   HOST_UNREPLIED,
   type ConntrackHostTable,
 } from '../../hal/index.ts';
-import { parseAddress } from '../../hal/linux/conntrackHostTable.ts';
+import { parseAddress } from '../../hal/addressKey.ts';
 import { parseConntrackLine, type ConntrackEntry } from '../lab/oracle.ts';
 import { message } from './netlinkFixtures.ts';
 

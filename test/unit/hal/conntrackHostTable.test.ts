@@ -13,7 +13,8 @@ import {
   HOST_UDP,
   HOST_UNREPLIED,
 } from '../../../hal/index.ts';
-import { HostTable, parseAddress } from '../../../hal/linux/conntrackHostTable.ts';
+import { parseAddress } from '../../../hal/addressKey.ts';
+import { HostTable } from '../../../hal/linux/conntrackHostTable.ts';
 
 function bytesOf(address: string): { buf: Buffer; v6: boolean } {
   const buf = Buffer.alloc(16);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HOST_KIND_SNAT, HOST_UDP } from '../../../hal/index.ts';
-import { HostTable, parseAddress } from '../../../hal/linux/conntrackHostTable.ts';
-import { OwnAddresses, writeAddressBytes } from '../../../src/natwatch/ownAddresses.ts';
+import { parseAddress } from '../../../hal/addressKey.ts';
+import { HostTable } from '../../../hal/linux/conntrackHostTable.ts';
+import { OwnAddresses } from '../../../src/natwatch/ownAddresses.ts';
 
 /** A host with `n` UDP entries, keyed as the HAL source keys it. */
 function addHost(table: HostTable, address: string, n: number): void {
@@ -11,20 +12,10 @@ function addHost(table: HostTable, address: string, n: number): void {
 }
 
 describe('OwnAddresses', () => {
-  it('keys addresses as the host table does (IPv4, IPv6 compressed or not, with a zone)', () => {
-    for (const address of ['127.0.0.1', '10.77.0.1', '::1', 'fe80::1%eth0', '2001:db8::5', '2001:db8:0:1:2:3:4:5', '::']) {
-      const ours = new Uint8Array(16);
-      const theirs = new Uint8Array(16);
-      expect(writeAddressBytes(address, ours, 0)).toBe(parseAddress(address, theirs));
-      expect(ours).toEqual(theirs);
-    }
-    expect(writeAddressBytes('not an address', new Uint8Array(16), 0)).toBe(0);
-  });
-
   it("sums the entries of the box's own addresses as they are now, whatever was there when they were set", () => {
     const table = new HostTable(64);
     const own = new OwnAddresses();
-    own.set(['127.0.0.1', '10.77.0.1', 'fe80::1%br-lan', 'bogus']);
+    own.set(['127.0.0.1', '10.77.0.1', 'fe80::1%br-lan', '2001:db8:0:1:2:3:4:5', 'bogus']);
     expect(own.entries(table)).toBe(0);
     addHost(table, '127.0.0.1', 2);
     addHost(table, '10.77.0.2', 500);
